@@ -1,0 +1,238 @@
+// The handshake on real sockets: what an unauthenticated peer can and cannot do.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { peerProof, serverProof, parseKey, generateKey, type Transcript } from './auth.js';
+import { decodePayload, encodeFrame } from './codec.js';
+import { dial } from './dial.js';
+import { AuthError, ProtocolError } from './errors.js';
+import { FrameDecoder } from './framing.js';
+import type { Hello, Welcome } from './messages.js';
+import { createServer, type ProtocolServer, type ServerConnection } from './server.js';
+
+const key = randomBytes(32);
+const servers: ProtocolServer[] = [];
+after(async () => Promise.all(servers.map((s) => s.close())));
+
+async function startServer(options: { key?: Buffer; handshakeTimeoutMs?: number; maxHandshakes?: number } = {}) {
+  const accepted: ServerConnection[] = [];
+  const failures: string[] = [];
+  const server = createServer({ host: '127.0.0.1', port: 0, managerId: 'test', ...options }, (c) => {
+    accepted.push(c);
+    c.on('message', (m) => {
+      if ((m as { type: string }).type === 'cancel') c.send({ type: 'cancelled', id: (m as { id: string }).id });
+    });
+  });
+  server.on('handshakeFailed', (f) => failures.push(f.reason));
+  servers.push(server);
+  const { port } = await server.listen();
+  return { server, port, accepted, failures };
+}
+
+/** A raw TCP peer that reads frames as they come, for crafting handshakes by hand. */
+class RawPeer {
+  readonly socket: Socket;
+  readonly frames: unknown[] = [];
+  readonly bytes: Buffer[] = [];
+  readonly closed: Promise<unknown>;
+  readonly #decoder = new FrameDecoder(1 << 20);
+  #waiters: (() => void)[] = [];
+  constructor(port: number) {
+    this.socket = connectTcp({ host: '127.0.0.1', port });
+    this.socket.on('error', () => {});
+    this.closed = once(this.socket, 'close');
+    this.socket.on('data', (chunk: Buffer) => {
+      this.bytes.push(chunk);
+      this.#decoder.push(chunk, (p) => void this.frames.push(decodePayload(p)));
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+  async frame(index: number, timeoutMs = 2_000): Promise<unknown> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length <= index) {
+      if (Date.now() > deadline) throw new Error('no frame');
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+    return this.frames[index];
+  }
+  send(message: unknown): void {
+    this.socket.write(encodeFrame(message));
+  }
+}
+
+function authFor(hello: Hello, options: { key?: Buffer; role?: 'client' | 'worker'; version?: number; versions?: number[]; nonce?: Buffer } = {}) {
+  const nonce = options.nonce ?? randomBytes(32);
+  const t: Transcript = { version: options.version ?? 1, versions: options.versions ?? hello.versions, role: options.role ?? 'client', serverNonce: hello.nonce, peerNonce: nonce };
+  return { message: { type: 'auth', version: t.version, role: t.role, nonce, mac: peerProof(options.key ?? key, t) }, transcript: t };
+}
+
+describe('handshake', () => {
+  it('authenticates both ways with the right key and carries messages', async () => {
+    const { port, accepted } = await startServer({ key });
+    const connection = await dial({ host: '127.0.0.1', port, role: 'client', key, name: 'tester' });
+    assert.equal(connection.managerId, 'test');
+    const answer = once(connection, 'message');
+    connection.send({ type: 'cancel', id: 'x' });
+    assert.deepEqual((await answer)[0], { type: 'cancelled', id: 'x' });
+    assert.equal(accepted[0]?.peerName, 'tester');
+    assert.equal(accepted[0]?.role, 'client');
+    await connection.close();
+  });
+
+  it('sends nothing but the hello before authentication: byte-exact', async () => {
+    const { port } = await startServer({ key });
+    const peer = new RawPeer(port);
+    const hello = (await peer.frame(0)) as Hello;
+    await new Promise((r) => setTimeout(r, 100));
+    const expected = encodeFrame({ type: 'hello', versions: [1], nonce: hello.nonce, auth: true });
+    assert.deepEqual(Buffer.concat(peer.bytes), expected);
+    peer.send({ type: 'submit', id: 'x', name: 'y', args: null, priority: 5 });
+    await peer.closed;
+    assert.deepEqual(Buffer.concat(peer.bytes), expected, 'closed without another byte');
+  });
+
+  it('refuses a wrong key: dial rejects with AuthError, the server reports the failure', async () => {
+    const { port, failures, accepted } = await startServer({ key });
+    await assert.rejects(dial({ host: '127.0.0.1', port, role: 'client', key: randomBytes(32) }), AuthError);
+    assert.equal(accepted.length, 0);
+    assert.equal(failures.length, 1);
+  });
+
+  it('refuses a peer without a key, and a keyed peer facing a server without one', async () => {
+    const keyed = await startServer({ key });
+    await assert.rejects(dial({ host: '127.0.0.1', port: keyed.port, role: 'client' }), AuthError);
+    const open = await startServer();
+    await assert.rejects(dial({ host: '127.0.0.1', port: open.port, role: 'client', key }), AuthError);
+    const c = await dial({ host: '127.0.0.1', port: open.port, role: 'worker' });
+    await c.close();
+  });
+
+  it('refuses a replayed transcript: a proof recorded on one connection is worthless on another', async () => {
+    const { port, accepted } = await startServer({ key });
+    const first = new RawPeer(port);
+    const hello1 = (await first.frame(0)) as Hello;
+    const recorded = authFor(hello1);
+    first.send(recorded.message);
+    assert.equal(((await first.frame(1)) as Welcome).type, 'welcome');
+    const second = new RawPeer(port);
+    await second.frame(0);
+    second.send(recorded.message); // same nonce and MAC, new server nonce
+    await second.closed;
+    assert.equal(second.frames.length, 1, 'nothing after the hello');
+    assert.equal(accepted.length, 1);
+    first.socket.destroy();
+  });
+
+  it('refuses a reflected challenge: the server\'s own proof sent back as ours', async () => {
+    const { port, accepted } = await startServer({ key });
+    const peer = new RawPeer(port);
+    const hello = (await peer.frame(0)) as Hello;
+    const nonce = randomBytes(32);
+    const t: Transcript = { version: 1, versions: hello.versions, role: 'client', serverNonce: hello.nonce, peerNonce: nonce };
+    peer.send({ type: 'auth', version: 1, role: 'client', nonce, mac: serverProof(key, t) });
+    await peer.closed;
+    assert.equal(accepted.length, 0);
+  });
+
+  it('refuses a MAC with one bit flipped', async () => {
+    const { port, accepted } = await startServer({ key });
+    const peer = new RawPeer(port);
+    const hello = (await peer.frame(0)) as Hello;
+    const { message } = authFor(hello);
+    message.mac[7] = (message.mac[7] as number) ^ 0x10;
+    peer.send(message);
+    await peer.closed;
+    assert.equal(accepted.length, 0);
+  });
+
+  it('refuses a downgrade: a proof over a different version list, or a role other than the one proven', async () => {
+    const { port, accepted } = await startServer({ key });
+    const downgraded = new RawPeer(port);
+    const hello = (await downgraded.frame(0)) as Hello;
+    downgraded.send(authFor(hello, { versions: [0, 1] }).message);
+    await downgraded.closed;
+    const roleSwap = new RawPeer(port);
+    const hello2 = (await roleSwap.frame(0)) as Hello;
+    const proof = authFor(hello2, { role: 'client' }).message;
+    roleSwap.send({ ...proof, role: 'worker' });
+    await roleSwap.closed;
+    const unsupported = new RawPeer(port);
+    const hello3 = (await unsupported.frame(0)) as Hello;
+    unsupported.send(authFor(hello3, { version: 99 }).message);
+    await unsupported.closed;
+    assert.equal(accepted.length, 0);
+  });
+
+  it('closes garbage, an HTTP request and an oversized first frame without reading further', async () => {
+    const { port, failures, accepted } = await startServer({ key });
+    for (const bytes of [randomBytes(64), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3])]) {
+      const peer = new RawPeer(port);
+      await peer.frame(0);
+      peer.socket.write(bytes);
+      await peer.closed;
+    }
+    assert.equal(failures.length, 3);
+    assert.equal(accepted.length, 0);
+    const c = await dial({ host: '127.0.0.1', port, role: 'client', key });
+    await c.close();
+  });
+
+  it('closes a peer that says nothing at the handshake deadline', async () => {
+    const { port, failures } = await startServer({ key, handshakeTimeoutMs: 200 });
+    const peer = new RawPeer(port);
+    const started = Date.now();
+    await peer.closed;
+    assert.ok(Date.now() - started < 2_000);
+    assert.match(failures[0] ?? '', /timed out/);
+  });
+
+  it('caps concurrent handshakes', async () => {
+    const { port, failures } = await startServer({ key, maxHandshakes: 2 });
+    const peers = [new RawPeer(port), new RawPeer(port)];
+    await Promise.all(peers.map((p) => p.frame(0)));
+    const third = new RawPeer(port);
+    await third.closed;
+    assert.equal(third.frames.length, 0, 'not even a hello');
+    assert.match(failures.at(-1) ?? '', /too many handshakes/);
+    for (const p of peers) p.socket.destroy();
+  });
+
+  it('refuses to listen off loopback without a key, and keys shorter than 32 bytes', async () => {
+    const server = createServer({ host: '0.0.0.0', port: 0 }, () => {});
+    await assert.rejects(server.listen(), /without a key/);
+    assert.throws(() => createServer({ host: '127.0.0.1', port: 0, key: randomBytes(16) }, () => {}), /at least 32 bytes/);
+    await assert.rejects(dial({ host: '127.0.0.1', port: 1, role: 'client', key: randomBytes(31) }), /at least 32 bytes/);
+  });
+
+  it('closes an authenticated peer that sends an invalid message, and reports why', async () => {
+    const { port, accepted } = await startServer();
+    const c = await dial({ host: '127.0.0.1', port, role: 'client' });
+    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const closed = once(accepted[0] as ServerConnection, 'close');
+    c.send({ type: 'submit', id: '', name: 'x', args: null, priority: 5 } as never);
+    const [error] = (await closed) as [ProtocolError];
+    assert.ok(error instanceof ProtocolError);
+    assert.equal(error.reason, 'invalid_message');
+  });
+});
+
+describe('keys', () => {
+  it('generateKey gives 32 random bytes as hex that parseKey reads back', () => {
+    const text = generateKey();
+    assert.match(text, /^[0-9a-f]{64}$/);
+    assert.equal(parseKey(`${text}\n`).length, 32);
+    assert.notEqual(generateKey(), text);
+    assert.equal(parseKey(randomBytes(48).toString('base64')).length, 48);
+  });
+
+  it('refuses short or unreadable keys without echoing them', () => {
+    const short = randomBytes(16).toString('hex');
+    assert.throws(() => parseKey(short), (e: Error) => /at least 32 bytes/.test(e.message) && !e.message.includes(short));
+    assert.throws(() => parseKey('not a key!'), (e: Error) => !e.message.includes('not a key'));
+  });
+});

@@ -1,0 +1,78 @@
+import type { Socket } from 'node:net';
+import { decodePayload, encodeFrame } from './codec.js';
+import { ProtocolError } from './errors.js';
+import { FrameDecoder } from './framing.js';
+import type { Validator } from './validate.js';
+
+/**
+ * Largest frame read before authentication: an `auth` or a `welcome` is under 400 bytes. A peer
+ * that has not proven the key can make us buffer at most this much (plus one socket chunk).
+ */
+export const PRE_AUTH_MAX_FRAME_BYTES = 1024;
+
+export interface HandshakeFrame<T> {
+  message: T;
+  /** Bytes that arrived after the frame: the start of the authenticated stream. */
+  leftover: Buffer | undefined;
+}
+
+/**
+ * Reads exactly one frame from `socket` and validates it. Stops reading (pauses the socket) as
+ * soon as it has the frame, so an unauthenticated peer is never read further. Rejects with a
+ * ProtocolError on a bad frame, `closed_during_handshake` if the socket closes first, or with
+ * `signal.reason` on abort; the caller destroys the socket then.
+ */
+export function readHandshakeFrame<T>(socket: Socket, validate: Validator<T>, signal: AbortSignal): Promise<HandshakeFrame<T>> {
+  return new Promise((resolve, reject) => {
+    const decoder = new FrameDecoder(PRE_AUTH_MAX_FRAME_BYTES);
+    let done = false;
+    const finish = (error: unknown, frame?: HandshakeFrame<T>): void => {
+      if (done) return;
+      done = true;
+      socket.pause();
+      socket.removeListener('data', onData);
+      socket.removeListener('close', onClose);
+      socket.removeListener('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      if (frame !== undefined) resolve(frame);
+      else reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      let payload: Buffer | undefined;
+      const error = decoder.push(chunk, (p) => {
+        payload = p;
+        return false;
+      });
+      if (error !== undefined) return finish(error);
+      if (payload === undefined) return;
+      const decoded = decodePayload(payload);
+      const message = decoded instanceof ProtocolError ? decoded : validate(decoded);
+      if (message instanceof ProtocolError) return finish(message);
+      finish(undefined, { message, leftover: decoder.take() });
+    };
+    let socketError: Error | undefined;
+    const onError = (error: Error): void => {
+      socketError = error;
+    };
+    const onClose = (): void =>
+      finish(new ProtocolError('closed_during_handshake', 'The peer closed the connection during the handshake', socketError === undefined ? undefined : { cause: socketError }));
+    const onAbort = (): void => finish(signal.reason);
+    if (signal.aborted) return finish(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.once('close', onClose);
+    socket.resume();
+  });
+}
+
+/** Writes one handshake message as a frame. */
+export function writeHandshakeFrame(socket: Socket, message: unknown): void {
+  socket.write(encodeFrame(message));
+}
+
+/** `host:port`, bracketing IPv6 addresses, for logs and errors. */
+export function formatAddress(host: string | undefined, port: number | undefined): string {
+  const h = host ?? 'unknown';
+  return h.includes(':') ? `[${h}]:${port ?? 0}` : `${h}:${port ?? 0}`;
+}

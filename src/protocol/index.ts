@@ -1,0 +1,11 @@
+export { dial, parseAddress } from './dial.js';
+export type { DialOptions, DialTlsOptions, ManagerConnection } from './dial.js';
+export { createServer, isLoopback, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_HANDSHAKES } from './server.js';
+export type { ProtocolServer, ServerConnection, ServerOptions, HandshakeFailure } from './server.js';
+export { Connection, MISSED_HEARTBEATS } from './connection.js';
+export type { ConnectionInfo } from './connection.js';
+export { ProtocolError, AuthError, ConnectError } from './errors.js';
+export type { ProtocolErrorReason } from './errors.js';
+export { generateKey, parseKey, MIN_KEY_BYTES } from './auth.js';
+export { PROTOCOL_VERSION, SUPPORTED_VERSIONS } from './messages.js';
+export type * from './messages.js';

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer as createTcpServer, isIPv4, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { InvalidArgumentError } from '../core/errors.js';
+import { checkKeyBytes, newNonce, peerProof, proofMatches, serverProof, type Transcript } from './auth.js';
+import { Connection, newConnectionId } from './connection.js';
+import { ProtocolError } from './errors.js';
+import { formatAddress, readHandshakeFrame, writeHandshakeFrame } from './handshake.js';
+import { SUPPORTED_VERSIONS, type ClientMessage, type Hello, type ManagerToClient, type ManagerToWorker, type Welcome, type WorkerMessage } from './messages.js';
+import { validateAuth, validateClientMessage, validateWorkerMessage } from './validate.js';
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+export const DEFAULT_HEARTBEAT_MS = 1_000;
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Handshakes in progress at once; past it new sockets are closed unread. */
+export const DEFAULT_MAX_HANDSHAKES = 256;
+
+export type ServerConnection = Connection<ClientMessage | WorkerMessage, ManagerToClient | ManagerToWorker>;
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** Shared key; without one the server only binds to loopback addresses. */
+  key?: Buffer | undefined;
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer | undefined } | undefined;
+  handshakeTimeoutMs?: number;
+  heartbeatMs?: number;
+  maxFrameBytes?: number;
+  maxHandshakes?: number;
+  /** Sent in every welcome; names this server in the peers' logs. @default a random UUID */
+  managerId?: string | undefined;
+}
+
+export interface HandshakeFailure {
+  remoteAddress: string;
+  reason: string;
+}
+
+export interface ProtocolServerEvents {
+  /** A peer did not complete the handshake: wrong key, timeout, garbage, wrong version. */
+  handshakeFailed: [failure: HandshakeFailure];
+}
+
+export interface ProtocolServer extends EventEmitter<ProtocolServerEvents> {
+  /** Binds; resolves with the address actually bound (the real port when given 0). */
+  listen(): Promise<{ host: string; port: number }>;
+  /** Stops listening and destroys every connection, authenticated or not. Idempotent. */
+  close(): Promise<void>;
+  /** Handshakes failed since start. */
+  readonly failedHandshakes: number;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIPv4(host)) return host.startsWith('127.');
+  if (isIPv6(host)) return host === '::1' || host.toLowerCase().startsWith('::ffff:127.');
+  return false;
+}
+
+/**
+ * The manager's side of every link: accepts TCP (or TLS), runs the handshake, and hands each
+ * authenticated peer to `onConnection`. Before a peer has proven the key it receives only the
+ * hello, and at most one small frame of its is read.
+ */
+export function createServer(options: ServerOptions, onConnection: (connection: ServerConnection) => void): ProtocolServer {
+  if (options.key !== undefined) checkKeyBytes(options.key, 'key');
+  return new HandshakingServer(options, onConnection);
+}
+
+class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements ProtocolServer {
+  readonly #options: ServerOptions;
+  readonly #onConnection: (connection: ServerConnection) => void;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #managerId: string;
+  #handshakes = 0;
+  #failedHandshakes = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ServerOptions, onConnection: (connection: ServerConnection) => void) {
+    super();
+    this.#options = options;
+    this.#onConnection = onConnection;
+    this.#managerId = options.managerId ?? randomUUID();
+    const tls = options.tls;
+    this.#server = tls === undefined
+      ? createTcpServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#accept(socket))
+      : createTlsServer(
+        { cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? {} : { ca: tls.ca, requestCert: true, rejectUnauthorized: true }), pauseOnConnect: true, noDelay: true, handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS },
+        (socket) => this.#accept(socket),
+      );
+    // A TLS handshake failure is a failed handshake too; it must not become an unhandled error.
+    this.#server.on('tlsClientError', (error: Error, socket: Socket) => this.#failed(socket, `tls: ${error.message}`));
+  }
+
+  get failedHandshakes(): number {
+    return this.#failedHandshakes;
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    const { host, port, key } = this.#options;
+    if (key === undefined && !isLoopback(host)) {
+      return Promise.reject(new InvalidArgumentError(`Refusing to listen on ${JSON.stringify(host)} without a key: only loopback addresses may be used unauthenticated (give a key file)`));
+    }
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.removeListener('error', onError);
+        this.#server.on('error', () => {});
+        const address = this.#server.address() as AddressInfo;
+        resolve({ host, port: address.port });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      for (const socket of this.#sockets) socket.destroy();
+      this.#sockets.clear();
+    });
+    return this.#closing;
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+    socket.on('error', () => {}); // reported through 'close' by the Connection or the handshake
+    const maxHandshakes = this.#options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES;
+    if (this.#handshakes >= maxHandshakes) {
+      this.#failed(socket, `too many handshakes in progress (${maxHandshakes})`);
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    this.#handshakes++;
+    this.#handshake(socket, remoteAddress).then(
+      (connection) => {
+        this.#handshakes--;
+        if (this.#closing !== undefined) {
+          connection.destroy();
+          return;
+        }
+        this.#onConnection(connection);
+      },
+      (error: unknown) => {
+        this.#handshakes--;
+        this.#failed(socket, error instanceof Error ? error.message : String(error));
+      },
+    );
+  }
+
+  async #handshake(socket: Socket, remoteAddress: string): Promise<ServerConnection> {
+    const o = this.#options;
+    const key = o.key;
+    const serverNonce = newNonce();
+    const versions = [...SUPPORTED_VERSIONS];
+    const hello: Hello = { type: 'hello', versions, nonce: serverNonce, auth: key !== undefined };
+    writeHandshakeFrame(socket, hello);
+    const signal = AbortSignal.timeout(o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    let frame;
+    try {
+      frame = await readHandshakeFrame(socket, validateAuth, signal);
+    } catch (error) {
+      if (signal.aborted) throw new ProtocolError('handshake_timeout', 'handshake timed out');
+      throw error;
+    }
+    const auth = frame.message;
+    if (!versions.includes(auth.version)) throw new ProtocolError('version_mismatch', `peer chose version ${auth.version}, offered ${versions.join(',')}`);
+    const transcript: Transcript = { version: auth.version, versions, role: auth.role, serverNonce, peerNonce: auth.nonce };
+    let mac: Buffer = Buffer.alloc(0);
+    if (key !== undefined) {
+      if (!proofMatches(peerProof(key, transcript), auth.mac)) throw new Error('wrong key: the peer\'s proof does not match');
+      mac = serverProof(key, transcript);
+    }
+    const heartbeatMs = o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const welcome: Welcome = { type: 'welcome', mac, managerId: this.#managerId, heartbeatMs };
+    writeHandshakeFrame(socket, welcome);
+    return new Connection<ClientMessage | WorkerMessage, ManagerToClient | ManagerToWorker>(
+      socket,
+      { id: newConnectionId(), role: auth.role, remoteAddress, peerName: auth.name, managerId: this.#managerId },
+      {
+        validate: auth.role === 'client' ? validateClientMessage : validateWorkerMessage,
+        maxFrameBytes: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+        heartbeatMs,
+      },
+      frame.leftover,
+    );
+  }
+
+  #failed(socket: Socket, reason: string): void {
+    this.#failedHandshakes++;
+    const remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+    socket.destroy();
+    if (this.#closing === undefined) this.emit('handshakeFailed', { remoteAddress, reason });
+  }
+}

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, describe, it } from 'node:test';
+import { InvalidArgumentError } from '../core/errors.js';
+import { startWorker, type WorkerNode } from './worker-node.js';
+import type { WorkerOptions } from './options.js';
+import { TASKS, startChannel } from './pool/pool.test-helpers.js';
+import { ScriptedManager, isCapacity, isRegister, outcomeFor } from './scripted-manager.test-helpers.js';
+
+let nextToken = 1;
+const dispatch = (name: string, args: unknown = null, extra: { deadlineMs?: number; attempt?: number } = {}) => {
+  const token = nextToken++;
+  return { type: 'dispatch' as const, token, id: `t${token}`, name, args, attempt: extra.attempt ?? 1, ...(extra.deadlineMs === undefined ? {} : { deadlineMs: extra.deadlineMs }) };
+};
+
+describe('worker node against a scripted manager', () => {
+  const managers: ScriptedManager[] = [];
+  const nodes: WorkerNode[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.close()));
+    await Promise.all(managers.splice(0).map((m) => m.close()));
+  });
+
+  async function setup(options: Partial<WorkerOptions> = {}): Promise<{ manager: ScriptedManager; node: WorkerNode }> {
+    const manager = await new ScriptedManager().start();
+    managers.push(manager);
+    const node = await startWorker({
+      manager: `127.0.0.1:${manager.port}`, tasks: TASKS, capacity: 2, threads: 1, abortGraceMs: 300,
+      reconnect: { baseMs: 10, maxMs: 50 }, ...options,
+    });
+    nodes.push(node);
+    return { manager, node };
+  }
+
+  it('registers its node id, free slots and task names', async () => {
+    const { manager, node } = await setup({ nodeId: 'node-1', name: 'test-node' });
+    const register = await manager.next(isRegister);
+    assert.equal(register.nodeId, 'node-1');
+    assert.equal(register.capacity, 2);
+    assert.ok(register.tasks.includes('echo') && register.tasks.includes('spin'));
+    assert.equal(node.nodeId, 'node-1');
+    assert.equal(node.connected, true);
+    assert.equal(manager.latest.peerName, 'test-node');
+  });
+
+  it('runs a dispatch and answers its outcome with the token', async () => {
+    const { manager } = await setup();
+    await manager.next(isRegister);
+    const ok = dispatch('echo', { hello: 'world' });
+    const bad = dispatch('fail', { message: 'bad' });
+    const unknown = dispatch('constructor');
+    manager.send(ok);
+    manager.send(bad);
+    manager.send(unknown);
+    assert.deepEqual(await manager.next(outcomeFor(ok.token)), { type: 'outcome', token: ok.token, status: 'completed', result: { hello: 'world' } });
+    const failed = await manager.next(outcomeFor(bad.token));
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.status === 'failed' && failed.error.message, 'bad');
+    const unknownOutcome = await manager.next(outcomeFor(unknown.token));
+    assert.equal(unknownOutcome.status === 'failed' && unknownOutcome.error.name, 'UnknownTaskError');
+  });
+
+  it('answers returned to a dispatch beyond its free slots, and aborts on request', async () => {
+    const { manager, node } = await setup({ capacity: 1 });
+    await manager.next(isRegister);
+    const start = startChannel();
+    const busy = dispatch('startedThen', { channel: start.name, then: 'honourAbort' });
+    manager.send(busy);
+    await start.started;
+    assert.equal(node.running, 1);
+    const extra = dispatch('echo', 1);
+    manager.send(extra);
+    assert.deepEqual(await manager.next(outcomeFor(extra.token)), { type: 'outcome', token: extra.token, status: 'returned' });
+    manager.send({ type: 'abort', token: busy.token, reason: 'cancelled' });
+    assert.deepEqual(await manager.next(outcomeFor(busy.token)), { type: 'outcome', token: busy.token, status: 'aborted', reason: 'cancelled' });
+  });
+
+  it('fires the handler signal at the dispatch deadline', async () => {
+    const { manager } = await setup();
+    await manager.next(isRegister);
+    const d = dispatch('honourAbort', null, { deadlineMs: 100 });
+    manager.send(d);
+    assert.deepEqual(await manager.next(outcomeFor(d.token)), { type: 'outcome', token: d.token, status: 'aborted', reason: 'expired' });
+  });
+
+  it('after the link drops: aborts its tasks, reconnects, registers without the leftover slot, then restores it', async () => {
+    const { manager, node } = await setup({ abortGraceMs: 400 });
+    await manager.next(isRegister);
+    const first = manager.latest;
+    const start = startChannel();
+    // Ignores its abort: it is still running when the node registers again.
+    manager.send(dispatch('startedThen', { channel: start.name, then: 'sleep', ms: 10_000 }));
+    await start.started;
+    const disconnected = new Promise((resolve) => node.once('disconnected', resolve));
+    first.destroy();
+    await disconnected;
+    const again = await manager.next(isRegister);
+    assert.notEqual(manager.latest, first);
+    assert.equal(again.capacity, 1, 'the slot still held by the lost task is not offered');
+    assert.equal(node.connected, true);
+    // After the grace its thread is terminated; the slot comes back.
+    assert.deepEqual(await manager.next(isCapacity), { type: 'capacity', capacity: 2 });
+    assert.equal(node.running, 0);
+    const d = dispatch('echo', 'after reconnect');
+    manager.send(d);
+    assert.equal((await manager.next(outcomeFor(d.token))).status, 'completed');
+  });
+
+  it('drain: offers no slots, finishes what it can, hands back the rest, closes the link', async () => {
+    const { manager, node } = await setup({ abortGraceMs: 200 });
+    await manager.next(isRegister);
+    const link = manager.latest;
+    const quickStart = startChannel();
+    const slowStart = startChannel();
+    const quick = dispatch('startedThen', { channel: quickStart.name, then: 'sleep', ms: 100 });
+    const slow = dispatch('startedThen', { channel: slowStart.name, then: 'honourAbort' });
+    manager.send(quick);
+    manager.send(slow);
+    await Promise.all([quickStart.started, slowStart.started]);
+    const drained = node.drain({ timeoutMs: 400 });
+    assert.deepEqual(await manager.next(isCapacity), { type: 'capacity', capacity: 0 });
+    const late = dispatch('echo', 'too late');
+    manager.send(late);
+    assert.equal((await manager.next(outcomeFor(late.token))).status, 'returned');
+    assert.equal((await manager.next(outcomeFor(quick.token))).status, 'completed');
+    assert.deepEqual(await manager.next(outcomeFor(slow.token)), { type: 'outcome', token: slow.token, status: 'returned' });
+    await drained;
+    await manager.closed(link);
+    assert.equal(node.connected, false);
+    assert.equal(node.drain(), node.drain(), 'drain is memoized');
+    // No reconnect after a drain.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(manager.connections.length, 1);
+  });
+
+  it('close(): hands running tasks back, closes the link, is idempotent', async () => {
+    const { manager, node } = await setup();
+    await manager.next(isRegister);
+    const start = startChannel();
+    const running = dispatch('startedThen', { channel: start.name, then: 'spin' });
+    manager.send(running);
+    await start.started;
+    const closing = node.close();
+    assert.equal(node.close(), closing);
+    await closing;
+    assert.deepEqual(await manager.next(outcomeFor(running.token)), { type: 'outcome', token: running.token, status: 'returned' });
+    await manager.closed(manager.latest);
+    await node[Symbol.asyncDispose]();
+  });
+
+  it('starts while the manager is down and connects once it is up', async () => {
+    const probe = await new ScriptedManager().start();
+    const port = probe.port;
+    await probe.close();
+    const node = await startWorker({ manager: { host: '127.0.0.1', port }, tasks: TASKS, capacity: 1, reconnect: { baseMs: 20, maxMs: 100 } });
+    nodes.push(node);
+    assert.equal(node.connected, false);
+    const connected = new Promise((resolve) => node.once('connected', resolve));
+    const manager = await new ScriptedManager().start(port);
+    managers.push(manager);
+    await manager.next(isRegister);
+    await connected;
+    assert.equal(node.connected, true);
+  });
+});
+
+describe('startWorker options', () => {
+  after(() => {});
+  it('rejects invalid options with InvalidArgumentError naming the option', async () => {
+    const cases: [Partial<WorkerOptions>, RegExp][] = [
+      [{ capacity: 0 }, /`capacity`/],
+      [{ manager: 42 as unknown as string }, /`manager`/],
+      [{ manager: { host: '', port: 1 } }, /`manager.host`/],
+      [{ manager: { host: 'x', port: 70_000 } }, /`manager.port`/],
+      [{ tasks: '' }, /`tasks`/],
+      [{ drainTimeoutMs: -1 }, /`drainTimeoutMs`/],
+      [{ isolation: 'vm' as 'thread' }, /`isolation`/],
+      [{ nodeId: '' }, /`nodeId`/],
+      [{ reconnect: { baseMs: 0 } }, /`reconnect.baseMs`/],
+      [{ reconnect: { baseMs: 100, maxMs: 10 } }, /`reconnect.maxMs`/],
+    ];
+    for (const [overrides, message] of cases) {
+      await assert.rejects(startWorker({ manager: '127.0.0.1:1', tasks: TASKS, ...overrides }), (error: unknown) => {
+        assert.ok(error instanceof InvalidArgumentError, `${JSON.stringify(overrides)}: ${String(error)}`);
+        assert.match(error.message, message);
+        return true;
+      });
+    }
+  });
+
+  it('rejects with the signal reason when aborted before start', async () => {
+    const reason = new Error('no');
+    await assert.rejects(startWorker({ manager: '127.0.0.1:1', tasks: TASKS, signal: AbortSignal.abort(reason) }), (e) => e === reason);
+  });
+});

@@ -1,0 +1,68 @@
+import { Ewma } from '../core/estimates/ewma.js';
+import type { Priority } from '../core/priority.js';
+import type { ManagerToClient, ManagerToWorker } from '../protocol/messages.js';
+
+/** Where a task is in its life at the manager; answered tasks leave the table. */
+export type TaskState = 'queued' | 'running';
+
+/**
+ * One live task: admitted and not yet answered. Every submitter attached to its id gets the one
+ * answer; `token` names the current attempt so outcomes of superseded attempts are ignored.
+ */
+export interface TaskRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly args: unknown;
+  readonly priority: Priority;
+  /** Absolute, in the manager's monotonic clock (ms); undefined = no deadline. */
+  readonly deadline: number | undefined;
+  readonly maxAttempts: number;
+  /** Submitters waiting for the answer; empty once all of them left (then nobody is answered). */
+  readonly submitters: ClientLink[];
+  state: TaskState;
+  /** Executions started so far. */
+  attempt: number;
+  token: number;
+  worker: WorkerLink | undefined;
+  enqueuedAt: number;
+  startedAt: number;
+  notifyStart: boolean;
+}
+
+export interface ClientLink {
+  readonly kind: 'client';
+  readonly connectionId: number;
+  readonly remoteAddress: string;
+  send(message: ManagerToClient): void;
+  /** Tasks this client is waiting on, so they can be withdrawn when it leaves. */
+  readonly tasks: Set<TaskRecord>;
+}
+
+export class WorkerLink {
+  readonly kind = 'worker';
+  /** Attempts this node runs now, keyed by token. */
+  readonly running = new Map<number, TaskRecord>();
+  readonly serviceTime = new Ewma(0.2);
+  readonly connectedAt = Date.now();
+  /** Slots the node offers the manager (it lowers this to 0 while draining). */
+  capacity: number;
+
+  constructor(
+    readonly connectionId: number,
+    readonly nodeId: string,
+    readonly remoteAddress: string,
+    capacity: number,
+    readonly taskNames: ReadonlySet<string>,
+    readonly send: (message: ManagerToWorker) => void,
+  ) {
+    this.capacity = capacity;
+  }
+
+  get freeSlots(): number {
+    return this.capacity - this.running.size;
+  }
+
+  get recentServiceMs(): number | undefined {
+    return this.serviceTime.value;
+  }
+}

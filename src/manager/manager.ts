@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { childLogger, type Logger } from '../core/logger.js';
+import { createServer, type ProtocolServer, type ServerConnection } from '../protocol/server.js';
+import type { ClientMessage, ManagerToClient, WorkerMessage } from '../protocol/messages.js';
+import { Dispatcher } from './dispatcher.js';
+import { WorkerLink, type ClientLink } from './links.js';
+import { resolveManagerOptions, type ManagerOptions, type ResolvedManagerOptions } from './options.js';
+import type { ManagerStats } from './stats.js';
+
+export interface WorkerSnapshot {
+  nodeId: string;
+  remoteAddress: string;
+  capacity: number;
+  running: number;
+  recentServiceMs: number | undefined;
+  connectedAt: number;
+}
+
+export interface ManagerSnapshot {
+  managerId: string;
+  queued: number;
+  queuedByPriority: number[];
+  running: number;
+  bound: number;
+  boundReason: 'max_queue' | 'latency';
+  slots: number;
+  workers: WorkerSnapshot[];
+  clients: number;
+  stats: ManagerStats;
+}
+
+/** A running manager: one port for clients and workers. Start it with `startManager()`. */
+export class Manager {
+  readonly managerId: string;
+  readonly options: ResolvedManagerOptions;
+  readonly #dispatcher: Dispatcher;
+  readonly #server: ProtocolServer;
+  readonly #logger: Logger;
+  readonly #clients = new Set<ClientLink>();
+  #address: { host: string; port: number } | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ResolvedManagerOptions) {
+    this.options = options;
+    this.managerId = options.managerId ?? randomUUID();
+    this.#logger = childLogger(options.logger, { role: 'manager' });
+    this.#dispatcher = new Dispatcher({
+      maxQueue: options.maxQueue,
+      maxLatencyMs: options.maxLatencyMs,
+      maxAttempts: options.maxAttempts,
+      logger: this.#logger,
+      now: () => performance.now(),
+    });
+    this.#server = createServer(
+      {
+        host: options.host,
+        port: options.port,
+        key: options.key,
+        tls: options.tls,
+        handshakeTimeoutMs: options.handshakeTimeoutMs,
+        heartbeatMs: options.heartbeatMs,
+        maxFrameBytes: options.maxFrameBytes,
+        managerId: this.managerId,
+      },
+      (connection) => this.#accept(connection),
+    );
+    this.#server.on('handshakeFailed', (info: { remoteAddress: string; reason: string }) => {
+      this.#logger.warn(info, 'handshake failed');
+    });
+  }
+
+  /** Where the manager listens; defined once `startManager()` resolved. */
+  get address(): { host: string; port: number } {
+    if (this.#address === undefined) throw new Error('the manager is not listening yet');
+    return this.#address;
+  }
+
+  async listen(): Promise<void> {
+    this.#address = await this.#server.listen();
+    this.#logger.info({ host: this.#address.host, port: this.#address.port, managerId: this.managerId, auth: this.options.key !== undefined, tls: this.options.tls !== undefined }, 'manager listening');
+  }
+
+  get stats(): ManagerStats {
+    return this.#dispatcher.stats;
+  }
+
+  snapshot(): ManagerSnapshot {
+    const d = this.#dispatcher;
+    return {
+      managerId: this.managerId,
+      queued: d.queue.size,
+      queuedByPriority: d.queue.sizeByPriority(),
+      running: d.running,
+      bound: d.queue.bound,
+      boundReason: d.queue.boundReason,
+      slots: d.slots,
+      workers: [...d.workers].map((w) => ({
+        nodeId: w.nodeId,
+        remoteAddress: w.remoteAddress,
+        capacity: w.capacity,
+        running: w.running.size,
+        recentServiceMs: w.recentServiceMs,
+        connectedAt: w.connectedAt,
+      })),
+      clients: this.#clients.size,
+      stats: d.stats,
+    };
+  }
+
+  #accept(connection: ServerConnection): void {
+    if (connection.role === 'client') this.#acceptClient(connection);
+    else this.#acceptWorker(connection);
+  }
+
+  #acceptClient(connection: ServerConnection): void {
+    const dispatcher = this.#dispatcher;
+    const client: ClientLink = {
+      kind: 'client',
+      connectionId: connection.id,
+      remoteAddress: connection.remoteAddress,
+      tasks: new Set(),
+      send: (message: ManagerToClient) => {
+        if (!connection.isClosed) connection.send(message);
+      },
+    };
+    this.#clients.add(client);
+    this.#logger.debug({ connectionId: connection.id, remote: connection.remoteAddress, name: connection.peerName }, 'client connected');
+    connection.on('message', (raw) => {
+      const message = raw as ClientMessage;
+      if (message.type === 'submit') dispatcher.submit(client, message);
+      else if (message.type === 'cancel') dispatcher.cancel(client, message);
+    });
+    connection.on('close', (error: Error | undefined) => {
+      this.#clients.delete(client);
+      dispatcher.clientGone(client);
+      this.#logger.debug({ connectionId: connection.id, reason: error?.message }, 'client disconnected');
+    });
+  }
+
+  #acceptWorker(connection: ServerConnection): void {
+    const dispatcher = this.#dispatcher;
+    let worker: WorkerLink | undefined;
+    connection.on('message', (raw) => {
+      const message = raw as WorkerMessage;
+      if (worker === undefined) {
+        if (message.type !== 'register') {
+          connection.destroy();
+          return;
+        }
+        worker = new WorkerLink(connection.id, message.nodeId, connection.remoteAddress, message.capacity, new Set(message.tasks), (m) => {
+          if (!connection.isClosed) connection.send(m);
+        });
+        this.#logger.info({ nodeId: message.nodeId, remote: connection.remoteAddress, capacity: message.capacity, tasks: message.tasks.length }, 'worker joined');
+        dispatcher.addWorker(worker);
+        return;
+      }
+      if (message.type === 'outcome') dispatcher.outcome(worker, message);
+      else if (message.type === 'capacity') dispatcher.setCapacity(worker, message.capacity);
+    });
+    connection.on('close', (error: Error | undefined) => {
+      if (worker === undefined) return;
+      const lost = worker.running.size;
+      dispatcher.workerGone(worker);
+      this.#logger.info({ nodeId: worker.nodeId, reason: error?.message, requeued: lost }, 'worker left');
+    });
+  }
+
+  /** Stops accepting, closes every connection (clients and workers reconnect elsewhere or later). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#dispatcher.close();
+      await this.#server.close();
+      this.#logger.info({ managerId: this.managerId }, 'manager closed');
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Validates options, binds the port and resolves once the manager accepts connections. */
+export async function startManager(options: ManagerOptions = {}): Promise<Manager> {
+  const manager = new Manager(resolveManagerOptions(options));
+  await manager.listen();
+  return manager;
+}

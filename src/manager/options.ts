@@ -1,0 +1,109 @@
+import { InvalidArgumentError, describeValue } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+
+export const DEFAULT_MANAGER_HOST = '127.0.0.1';
+export const DEFAULT_MANAGER_PORT = 7400;
+export const DEFAULT_MAX_QUEUE = 10_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_HEARTBEAT_MS = 1_000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+export interface ManagerTlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  /** When given, peers must present a certificate signed by this CA. */
+  ca?: Buffer;
+}
+
+export interface ManagerOptions {
+  /**
+   * Address to listen on. Without a `key` only loopback addresses are allowed.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /** @default 7400 — `0` picks a free port (see `manager.address`). */
+  port?: number;
+  /** Shared key (≥ 32 bytes) every client and worker must prove knowledge of. */
+  key?: Buffer;
+  tls?: ManagerTlsOptions;
+  /**
+   * Hard cap on queued tasks; past it (and past the latency bound) submissions are answered `busy`.
+   * @default 10000
+   */
+  maxQueue?: number;
+  /**
+   * Target queueing latency. When set, the admitted queue length follows Little's law:
+   * `maxLatencyMs × slots ÷ service time`, with service time measured per task name.
+   * @example 500
+   */
+  maxLatencyMs?: number;
+  /**
+   * Executions of one task when workers are lost mid-task, before it fails with `worker_lost`.
+   * @default 3
+   */
+  maxAttempts?: number;
+  /** Keep-alive interval; a peer silent for 3 intervals is considered gone. @default 1000 */
+  heartbeatMs?: number;
+  /** @default 5000 */
+  handshakeTimeoutMs?: number;
+  /** Largest frame accepted, in bytes. @default 16 MiB */
+  maxFrameBytes?: number;
+  /** @default a silent logger */
+  logger?: Logger;
+  /** Names this manager in welcomes and logs. @default a random id */
+  managerId?: string;
+}
+
+export interface ResolvedManagerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly key: Buffer | undefined;
+  readonly tls: ManagerTlsOptions | undefined;
+  readonly maxQueue: number;
+  readonly maxLatencyMs: number | undefined;
+  readonly maxAttempts: number;
+  readonly heartbeatMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly maxFrameBytes: number;
+  readonly logger: Logger;
+  readonly managerId: string | undefined;
+}
+
+function integer(name: string, value: unknown, min: number, max: number, fallback: number): number;
+function integer(name: string, value: unknown, min: number, max: number, fallback: undefined): number | undefined;
+function integer(name: string, value: unknown, min: number, max: number, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** Validates every option and fills in defaults; throws InvalidArgumentError naming the option. */
+export function resolveManagerOptions(options: ManagerOptions = {}): ResolvedManagerOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(`Expected manager options to be an object, got ${describeValue(options)}`);
+  }
+  const host = options.host ?? DEFAULT_MANAGER_HOST;
+  if (typeof host !== 'string' || host.length === 0) {
+    throw new InvalidArgumentError(`Expected \`host\` to be a host name or address, got ${describeValue(host)}`);
+  }
+  if (options.key !== undefined && !(options.key instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`Expected \`key\` to be a Buffer (use parseKey() or a key file), got ${describeValue(options.key)}`);
+  }
+  return Object.freeze({
+    host,
+    port: integer('port', options.port, 0, 65535, DEFAULT_MANAGER_PORT),
+    key: options.key,
+    tls: options.tls,
+    maxQueue: integer('maxQueue', options.maxQueue, 1, 10_000_000, DEFAULT_MAX_QUEUE),
+    maxLatencyMs: integer('maxLatencyMs', options.maxLatencyMs, 1, 3_600_000, undefined),
+    maxAttempts: integer('maxAttempts', options.maxAttempts, 1, 100, DEFAULT_MAX_ATTEMPTS),
+    heartbeatMs: integer('heartbeatMs', options.heartbeatMs, 50, 60_000, DEFAULT_HEARTBEAT_MS),
+    handshakeTimeoutMs: integer('handshakeTimeoutMs', options.handshakeTimeoutMs, 100, 60_000, DEFAULT_HANDSHAKE_TIMEOUT_MS),
+    maxFrameBytes: integer('maxFrameBytes', options.maxFrameBytes, 1024, 1024 * 1024 * 1024, DEFAULT_MAX_FRAME_BYTES),
+    logger: options.logger ?? silentLogger,
+    managerId: options.managerId,
+  });
+}

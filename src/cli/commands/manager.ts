@@ -1,0 +1,69 @@
+import { startManager, type Manager } from '../../manager/manager.js';
+import { DEFAULT_MANAGER_PORT, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_QUEUE, type ManagerOptions } from '../../manager/options.js';
+import type { Logger } from '../../core/logger.js';
+import { UsageError, helpFlag, integerFlag, keyFlags, keyFromFlags, logFlags, parseFlags, stringFlag, tlsFromFlags, type FlagSpec, type FlagValues } from '../flags.js';
+import { createCliLogger } from '../logger.js';
+import { untilShutdown } from '../shutdown.js';
+
+export const managerFlags: FlagSpec = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'max-queue': { type: 'string' },
+  'max-latency': { type: 'string' },
+  'max-attempts': { type: 'string' },
+  'heartbeat': { type: 'string' },
+  ...keyFlags,
+};
+
+export const managerFlagsHelp = `  --host HOST            address to listen on (default 127.0.0.1; non-loopback needs --key-file)
+  --port PORT            port for clients and workers (default ${DEFAULT_MANAGER_PORT}; 0 = any free port)
+  --key-file FILE        shared key (from \`sluice keygen\`); env SLUICE_KEY_FILE
+  --tls-cert FILE        TLS certificate (PEM); with --tls-key enables TLS
+  --tls-key FILE         TLS private key (PEM)
+  --tls-ca FILE          CA (PEM) that peers' certificates must chain to (mutual TLS)
+  --max-queue N          hard cap on queued tasks (default ${DEFAULT_MAX_QUEUE})
+  --max-latency MS       target queueing latency: admit only what can start within MS
+  --max-attempts N       executions per task when workers are lost (default ${DEFAULT_MAX_ATTEMPTS})
+  --heartbeat MS         keep-alive interval; 3 missed = peer gone (default 1000)`;
+
+export const managerUsage = `Usage: sluice manager [options]
+
+Runs a manager: admits, queues, prioritises and dispatches tasks to worker nodes.
+
+Options:
+${managerFlagsHelp}
+  --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
+  --log-format FORMAT    json|pretty (default: pretty on a terminal)`;
+
+/** Turns the manager's flags into options; shared by `manager` and `dev`. */
+export async function managerOptionsFromFlags(values: FlagValues, logger: Logger): Promise<ManagerOptions> {
+  const tls = await tlsFromFlags(values);
+  if (tls !== undefined && (tls.cert === undefined || tls.key === undefined)) {
+    throw new UsageError('TLS needs both --tls-cert and --tls-key');
+  }
+  return {
+    host: stringFlag(values, 'host'),
+    port: integerFlag(values, 'port', 0, 65535),
+    key: await keyFromFlags(values),
+    tls: tls === undefined ? undefined : { cert: tls.cert!, key: tls.key!, ...(tls.ca ? { ca: tls.ca } : {}) },
+    maxQueue: integerFlag(values, 'max-queue', 1, 10_000_000),
+    maxLatencyMs: integerFlag(values, 'max-latency', 1, 3_600_000),
+    maxAttempts: integerFlag(values, 'max-attempts', 1, 100),
+    heartbeatMs: integerFlag(values, 'heartbeat', 50, 60_000),
+    logger,
+  };
+}
+
+export async function managerCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { ...managerFlags, ...logFlags, ...helpFlag });
+  if (values['help'] === true) {
+    process.stdout.write(`${managerUsage}\n`);
+    return 0;
+  }
+  const logger = createCliLogger(values);
+  const manager: Manager = await startManager(await managerOptionsFromFlags(values, logger));
+  const signal = await untilShutdown(logger);
+  logger.info({ signal }, 'shutting down');
+  await manager.close();
+  return 0;
+}

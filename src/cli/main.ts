@@ -5,14 +5,17 @@ import { managerCommand, managerUsage } from './commands/manager.js';
 import { workerCommand, workerUsage } from './commands/worker.js';
 import { devCommand, devUsage } from './commands/dev.js';
 import { runCommand, runUsage } from './commands/run.js';
+import { gatewayCommand, gatewayUsage } from './commands/gateway.js';
 
 const EXIT_USAGE = 64;
 const EXIT_UNAVAILABLE = 69;
+const EXIT_CONFIG = 78; // EX_CONFIG: the task module named by --tasks cannot be loaded
 
 const commands: Record<string, { run: (argv: string[]) => number | Promise<number>; usage: string; summary: string }> = {
   dev: { run: devCommand, usage: devUsage, summary: 'manager + worker pool in one process, for a laptop' },
   manager: { run: managerCommand, usage: managerUsage, summary: 'run a manager (admission, queue, dispatch)' },
   worker: { run: workerCommand, usage: workerUsage, summary: 'run a worker node that executes tasks' },
+  gateway: { run: gatewayCommand, usage: gatewayUsage, summary: 'serve the HTTP gateway in front of a manager' },
   run: { run: runCommand, usage: runUsage, summary: 'run one task and print its result' },
   keygen: { run: keygen, usage: keygenUsage, summary: 'print a new shared key' },
 };
@@ -48,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError || error instanceof InvalidArgumentError) {
       process.stderr.write(`sluice ${name}: ${error.message}\nRun \`sluice ${name} --help\` for usage.\n`);
       return EXIT_USAGE;
+    }
+    if (error instanceof SluiceError && error.code === 'invalid_task_module') {
+      process.stderr.write(`sluice ${name}: ${error.message}\n`);
+      return EXIT_CONFIG;
     }
     if (error instanceof SluiceError && ['auth_failed', 'connect_failed', 'protocol_error'].includes(error.code)) {
       process.stderr.write(`sluice ${name}: ${error.message}\n`);

@@ -45,7 +45,7 @@ describe('sluice CLI without a manager', () => {
   });
 
   it('--help works for every command and exits 0', async () => {
-    for (const command of ['dev', 'manager', 'worker', 'run', 'keygen']) {
+    for (const command of ['dev', 'manager', 'worker', 'gateway', 'run', 'keygen']) {
       const r = await sluice([command, '--help']);
       assert.equal(r.code, 0, command);
       assert.match(r.stdout, new RegExp(`Usage: sluice ${command}`));
@@ -73,6 +73,13 @@ describe('sluice CLI without a manager', () => {
       assert.equal(r.code, 64, `${args.join(' ')} → ${r.code}: ${r.stderr}`);
       assert.match(r.stderr, pattern, args.join(' '));
     }
+  });
+
+  it('exits 78 naming the file when --tasks cannot be loaded, without a stack', async () => {
+    const r = await sluice(['dev', '--tasks', join(dir, 'no-such-tasks.js'), '--port', '0']);
+    assert.equal(r.code, 78, r.stderr);
+    assert.match(r.stderr, /no-such-tasks\.js/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
   it('exits 69 when the manager cannot be reached', async () => {

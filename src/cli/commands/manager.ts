@@ -4,6 +4,7 @@ import type { Logger } from '../../core/logger.js';
 import { UsageError, helpFlag, integerFlag, keyFlags, keyFromFlags, logFlags, parseFlags, stringFlag, tlsFromFlags, type FlagSpec, type FlagValues } from '../flags.js';
 import { createCliLogger } from '../logger.js';
 import { untilShutdown } from '../shutdown.js';
+import { embeddedGatewayFlags, embeddedGatewayFlagsHelp, planEmbeddedGateway, startEmbeddedGateway, type EmbeddedGateway, type EmbeddedGatewayPlan } from './gateway.js';
 
 export const managerFlags: FlagSpec = {
   host: { type: 'string' },
@@ -32,6 +33,7 @@ Runs a manager: admits, queues, prioritises and dispatches tasks to worker nodes
 
 Options:
 ${managerFlagsHelp}
+${embeddedGatewayFlagsHelp}
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
   --log-format FORMAT    json|pretty (default: pretty on a terminal)`;
 
@@ -54,16 +56,45 @@ export async function managerOptionsFromFlags(values: FlagValues, logger: Logger
   };
 }
 
+/** Room for this gateway's tasks that are running on workers rather than queued. */
+const EMBEDDED_PENDING_RUNNING_ALLOWANCE = 1_000;
+
+/**
+ * Checks `--http-port` and its companions. The gateway's pending bound defaults to what the
+ * manager can hold: the queue cap plus an allowance for running tasks, so the gateway's own bound
+ * refuses only what the manager would refuse anyway.
+ */
+export function planGateway(values: FlagValues, options: ManagerOptions): Promise<EmbeddedGatewayPlan | undefined> {
+  return planEmbeddedGateway(values, (options.maxQueue ?? DEFAULT_MAX_QUEUE) + EMBEDDED_PENDING_RUNNING_ALLOWANCE);
+}
+
+/** Starts the planned gateway in the manager's process; ready once a worker node has joined. */
+export async function embedGateway(plan: EmbeddedGatewayPlan | undefined, manager: Manager, options: ManagerOptions, logger: Logger): Promise<EmbeddedGateway | undefined> {
+  if (plan === undefined) return undefined;
+  const { host, port } = manager.address;
+  return startEmbeddedGateway(plan, { host, port, key: options.key, tls: options.tls }, () => manager.snapshot().workers.length > 0, logger);
+}
+
 export async function managerCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...managerFlags, ...logFlags, ...helpFlag });
+  const { values } = parseFlags(argv, { ...managerFlags, ...embeddedGatewayFlags, ...logFlags, ...helpFlag });
   if (values['help'] === true) {
     process.stdout.write(`${managerUsage}\n`);
     return 0;
   }
   const logger = createCliLogger(values);
-  const manager: Manager = await startManager(await managerOptionsFromFlags(values, logger));
+  const options = await managerOptionsFromFlags(values, logger);
+  const plan = await planGateway(values, options);
+  const manager: Manager = await startManager(options);
+  let http: EmbeddedGateway | undefined;
+  try {
+    http = await embedGateway(plan, manager, options, logger);
+  } catch (error) {
+    await manager.close();
+    throw error;
+  }
   const signal = await untilShutdown(logger);
   logger.info({ signal }, 'shutting down');
+  await http?.close();
   await manager.close();
   return 0;
 }

@@ -106,3 +106,16 @@ export async function startWorkerProcess(
   await manager.waitForLog((l) => l.msg === 'worker joined' && ++seen > joinedBefore, 20_000);
   return proc;
 }
+
+/** `sluice dev` with its HTTP gateway, both on free ports; resolves once it is ready. */
+export async function startDevProcess(
+  tasks: string,
+  flags: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ proc: SluiceProcess; port: number; httpPort: number }> {
+  const proc = new SluiceProcess(['dev', '--tasks', tasks, '--port', '0', '--http-port', '0', ...flags], env);
+  const ready = await proc.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('sluice dev ready'));
+  const [, httpPort] = String(ready['http']).split(':');
+  const [, port] = String(ready['manager']).split(':');
+  return { proc, port: Number(port), httpPort: Number(httpPort) };
+}

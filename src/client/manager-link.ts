@@ -2,11 +2,13 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/logger.js';
 import { dial, type DialOptions } from '../protocol/dial.js';
 import { AuthError, ConnectError, ProtocolError } from '../protocol/errors.js';
+import type { PeerLink } from '../protocol/link.js';
 import type { ManagerToClient } from '../protocol/messages.js';
 import { jitteredBackoff } from './backoff.js';
 import type { ResolvedClientOptions } from './options.js';
 
-export type ManagerConnection = Awaited<ReturnType<typeof dial>>;
+/** A TCP connection to the manager, or an in-process link when the manager lives here. */
+export type ManagerConnection = PeerLink;
 
 export interface LinkHandlers {
   /** A connection is authenticated and ready; `send` on it from now on. */
@@ -60,7 +62,15 @@ export class ManagerLink {
     return this.#connection;
   }
 
+  /** Dials the manager's port, or opens an in-process link to a manager in this process. */
+  #open(signal: AbortSignal): Promise<ManagerConnection> {
+    const local = this.#options.local;
+    if (local !== undefined) return local.connectLocal('client', this.#options.name);
+    return dial({ ...this.#dialOptions, signal });
+  }
+
   get address(): string {
+    if (this.#options.local !== undefined) return `in-process manager ${this.#options.local.managerId}`;
     return this.#options.host.includes(':') ? `[${this.#options.host}]:${this.#options.port}` : `${this.#options.host}:${this.#options.port}`;
   }
 
@@ -80,7 +90,7 @@ export class ManagerLink {
       const signals = [this.#closing.signal, timeout];
       if (signal !== undefined) signals.push(signal);
       try {
-        this.#attach(await dial({ ...this.#dialOptions, signal: AbortSignal.any(signals) }));
+        this.#attach(await this.#open(AbortSignal.any(signals)));
         return;
       } catch (error) {
         signal?.throwIfAborted();
@@ -159,7 +169,7 @@ export class ManagerLink {
   readonly #reconnect = (): void => {
     this.#reconnectTimer = undefined;
     const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#options.connectTimeoutMs)]);
-    dial({ ...this.#dialOptions, signal }).then(
+    this.#open(signal).then(
       (connection) => this.#attach(connection),
       (error: unknown) => {
         if (this.#closing.signal.aborted) return;

@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import { parsePriority, type Priority, type PriorityName } from '../core/priority.js';
 import type { DialOptions } from '../protocol/dial.js';
 import { parseAddress } from '../protocol/dial.js';
+import { isLocalManager, type LocalManager } from '../protocol/link.js';
 
 /** How `busy` answers are retried: delay = max(retryAfterMs, random(0, min(maxMs, baseMs·2ⁿ))). */
 export interface RetryOptions {
@@ -24,8 +25,11 @@ export interface RetryOptions {
 }
 
 export interface ClientOptions {
-  /** The manager: `"host:port"` (`"[::1]:7400"` for IPv6) or `{ host, port }`. @example '10.0.0.5:7400' */
-  manager: string | { host: string; port: number };
+  /**
+   * The manager: `"host:port"` (`"[::1]:7400"` for IPv6), `{ host, port }`, or a `Manager` started
+   * in this process, reached through an in-process link. @example '10.0.0.5:7400'
+   */
+  manager: string | { host: string; port: number } | LocalManager;
   /** Shared key: raw bytes (≥ 32), or its text form (hex or base64) as a string. Exclusive with `keyFile`. */
   key?: Buffer | string;
   /** A file holding the shared key as hex or base64 (what `sluice keygen` prints). @example 'sluice.key' */
@@ -80,6 +84,8 @@ export interface ResolvedRetry {
 export interface ResolvedClientOptions {
   readonly host: string;
   readonly port: number;
+  /** Set when the manager lives in this process: `host` and `port` are then unused. */
+  readonly local: LocalManager | undefined;
   readonly key: Buffer | string | undefined;
   readonly keyFile: string | undefined;
   readonly tls: DialOptions['tls'] | undefined;
@@ -148,7 +154,12 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
   const o = options as ClientOptions;
   let host: string;
   let port: number;
-  if (typeof o.manager === 'string') {
+  let local: LocalManager | undefined;
+  if (isLocalManager(o.manager)) {
+    local = o.manager;
+    host = 'in-process';
+    port = 0;
+  } else if (typeof o.manager === 'string') {
     ({ host, port } = parseAddress(o.manager, 'manager'));
   } else if (typeof o.manager === 'object' && o.manager !== null) {
     if (typeof o.manager.host !== 'string' || o.manager.host.length === 0) fail('manager.host', 'a host name or address', o.manager.host);
@@ -156,7 +167,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
     port = number('manager.port', o.manager.port, 1, 65535, true, Number.NaN);
     if (Number.isNaN(port)) fail('manager.port', 'an integer from 1 to 65535', o.manager.port);
   } else {
-    fail('manager', 'a "host:port" string or { host, port }', o.manager);
+    fail('manager', 'a "host:port" string, { host, port } or a Manager in this process', o.manager);
   }
   if (o.key !== undefined && o.keyFile !== undefined) {
     throw new InvalidArgumentError('Options `key` and `keyFile` are mutually exclusive: give the key or the file holding it');
@@ -179,6 +190,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
   return Object.freeze({
     host,
     port,
+    local,
     key: o.key,
     keyFile: o.keyFile,
     tls: o.tls,

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { childLogger, type Logger } from '../core/logger.js';
-import { createServer, type ProtocolServer, type ServerConnection } from '../protocol/server.js';
-import type { ClientMessage, ManagerToClient, WorkerMessage } from '../protocol/messages.js';
+import { createServer, type ProtocolServer } from '../protocol/server.js';
+import { ConnectError } from '../protocol/errors.js';
+import { LocalLink, type LocalManager, type ManagerSideLink, type PeerLink } from '../protocol/link.js';
+import type { ClientMessage, ManagerToClient, ManagerToWorker, Role, WorkerMessage } from '../protocol/messages.js';
 import { Dispatcher } from './dispatcher.js';
 import { WorkerLink, type ClientLink } from './links.js';
 import { resolveManagerOptions, type ManagerOptions, type ResolvedManagerOptions } from './options.js';
@@ -30,14 +32,18 @@ export interface ManagerSnapshot {
   stats: ManagerStats;
 }
 
-/** A running manager: one port for clients and workers. Start it with `startManager()`. */
-export class Manager {
+/**
+ * A running manager: one port for clients and workers, and in-process links for roles in the
+ * same process (`connectLocal`). Start it with `startManager()`.
+ */
+export class Manager implements LocalManager {
   readonly managerId: string;
   readonly options: ResolvedManagerOptions;
   readonly #dispatcher: Dispatcher;
   readonly #server: ProtocolServer;
   readonly #logger: Logger;
   readonly #clients = new Set<ClientLink>();
+  readonly #localLinks = new Set<ManagerSideLink>();
   #address: { host: string; port: number } | undefined;
   #closing: Promise<void> | undefined;
 
@@ -108,12 +114,25 @@ export class Manager {
     };
   }
 
-  #accept(connection: ServerConnection): void {
+  /**
+   * Opens an in-process link as a client or worker of this manager: the same messages and
+   * semantics as over its port, without framing, encoding or a socket.
+   */
+  async connectLocal(role: Role, name: string | undefined): Promise<PeerLink> {
+    if (this.#closing !== undefined) throw new ConnectError('The manager is closed');
+    const [managerEnd, peerEnd] = LocalLink.pair<ClientMessage | WorkerMessage, ManagerToClient | ManagerToWorker>(role, name, this.managerId);
+    this.#localLinks.add(managerEnd);
+    managerEnd.once('close', () => this.#localLinks.delete(managerEnd));
+    this.#accept(managerEnd);
+    return peerEnd;
+  }
+
+  #accept(connection: ManagerSideLink): void {
     if (connection.role === 'client') this.#acceptClient(connection);
     else this.#acceptWorker(connection);
   }
 
-  #acceptClient(connection: ServerConnection): void {
+  #acceptClient(connection: ManagerSideLink): void {
     const dispatcher = this.#dispatcher;
     const client: ClientLink = {
       kind: 'client',
@@ -138,7 +157,7 @@ export class Manager {
     });
   }
 
-  #acceptWorker(connection: ServerConnection): void {
+  #acceptWorker(connection: ManagerSideLink): void {
     const dispatcher = this.#dispatcher;
     let worker: WorkerLink | undefined;
     connection.on('message', (raw) => {
@@ -170,7 +189,7 @@ export class Manager {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#dispatcher.close();
-      await this.#server.close();
+      await Promise.all([this.#server.close(), ...[...this.#localLinks].map((link) => link.close())]);
       this.#logger.info({ managerId: this.managerId }, 'manager closed');
     })();
     return this.#closing;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, describeValue } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseAddress, type DialOptions } from '../protocol/index.js';
+import { isLocalManager, type LocalManager } from '../protocol/link.js';
 import { integerOption, MAX_CAPACITY, MAX_TIMER_MS } from './pool/options.js';
 import type { Isolation } from './pool/types.js';
 
@@ -12,7 +13,8 @@ export const DEFAULT_RECONNECT_MAX_MS = 5_000;
 
 export interface WorkerOptions {
   /** Manager address: `"host:port"` (`"[::1]:7400"` for IPv6) or `{ host, port }`. */
-  manager: string | { host: string; port: number };
+  /** `"host:port"`, `{ host, port }`, or a `Manager` in this process (an in-process link). */
+  manager: string | { host: string; port: number } | LocalManager;
   /** Shared key (see `parseKey`); required when the manager has one. */
   key?: Buffer | undefined;
   /** TLS towards the manager; omit for plain TCP. */
@@ -60,6 +62,8 @@ export interface ResolvedWorkerOptions {
   readonly maxOldGenerationSizeMb: number | undefined;
   readonly name: string | undefined;
   readonly nodeId: string;
+  /** Set when the manager lives in this process: `host` and `port` are then unused. */
+  readonly local: LocalManager | undefined;
   readonly logger: Logger;
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
@@ -73,7 +77,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`Expected worker options to be an object, got ${describeValue(options)}`);
   }
-  const { host, port } = managerAddress(options.manager);
+  const local = isLocalManager(options.manager) ? options.manager : undefined;
+  const { host, port } = local === undefined ? managerAddress(options.manager) : { host: 'in-process', port: 0 };
   if (options.key !== undefined && !Buffer.isBuffer(options.key)) {
     throw new InvalidArgumentError(`Expected \`key\` to be a Buffer (see parseKey), got ${describeValue(options.key)}`);
   }
@@ -106,7 +111,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     host, port, key: options.key, tls: options.tls, tasks: options.tasks, capacity, threads: options.threads, isolation,
     drainTimeoutMs, taskTimeoutMs: options.taskTimeoutMs, abortGraceMs: options.abortGraceMs,
     maxOldGenerationSizeMb: options.maxOldGenerationSizeMb, name: options.name, nodeId: options.nodeId ?? randomUUID(),
-    logger, reconnectBaseMs, reconnectMaxMs,
+    local, logger, reconnectBaseMs, reconnectMaxMs,
   });
 }
 
@@ -119,5 +124,5 @@ function managerAddress(value: unknown): { host: string; port: number } {
     }
     return { host, port: integerOption('manager.port', port, 1, 65_535) };
   }
-  throw new InvalidArgumentError(`Expected \`manager\` to be "host:port" or { host, port }, got ${describeValue(value)}`);
+  throw new InvalidArgumentError(`Expected \`manager\` to be "host:port", { host, port } or a Manager in this process, got ${describeValue(value)}`);
 }

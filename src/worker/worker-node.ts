@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dial, type Connection } from '../protocol/index.js';
-import type { ClientMessage, Dispatch, ManagerToClient, ManagerToWorker, Outcome, WorkerMessage } from '../protocol/messages.js';
+import { dial } from '../protocol/index.js';
+import type { PeerLink } from '../protocol/link.js';
+import type { Dispatch, ManagerToClient, ManagerToWorker, Outcome, WorkerMessage } from '../protocol/messages.js';
 import { createTaskPool } from './pool/task-pool.js';
 import { integerOption, MAX_TIMER_MS } from './pool/options.js';
 import type { ExecutionResult, TaskPool } from './pool/types.js';
@@ -9,7 +10,8 @@ import { backoffDelay } from './backoff.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { withSignal } from './with-signal.js';
 
-type ManagerLink = Connection<ManagerToClient | ManagerToWorker, ClientMessage | WorkerMessage>;
+/** A TCP connection to the manager, or an in-process link when the manager lives here. */
+type ManagerLink = PeerLink;
 
 export interface WorkerNodeEvents {
   /** Registered with a manager (after every reconnect too). */
@@ -118,7 +120,7 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     const o = this.#options;
     const signal = this.#lifetime.signal;
     try {
-      const link = await dial({
+      const link = o.local !== undefined ? await o.local.connectLocal('worker', o.name) : await dial({
         host: o.host, port: o.port, role: 'worker', signal,
         ...(o.key === undefined ? {} : { key: o.key }),
         ...(o.name === undefined ? {} : { name: o.name }),

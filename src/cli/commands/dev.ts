@@ -36,15 +36,10 @@ export async function devCommand(argv: string[]): Promise<number> {
   let node;
   let http: EmbeddedGateway | undefined;
   try {
-    node = await startWorker({
-      ...pool,
-      manager: { host: dialHost, port },
-      key: managerOptions.key,
-      ...(managerOptions.tls ? { tls: { ca: managerOptions.tls.ca ?? managerOptions.tls.cert, servername: 'localhost' } } : {}),
-      name: 'dev',
-      logger,
-    });
-    http = await embedGateway(plan, manager, managerOptions, logger);
+    // The pool and the gateway reach the manager through in-process links: the same messages
+    // and semantics as over its port, without encoding or sockets.
+    node = await startWorker({ ...pool, manager, name: 'dev', logger });
+    http = await embedGateway(plan, manager, logger);
   } catch (error) {
     await node?.close();
     await manager.close();

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { connect, type Client } from '../../client/index.js';
 import type { Logger } from '../../core/logger.js';
+import type { LocalManager } from '../../protocol/link.js';
 import type { TaskMap } from '../../core/tasks.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/index.js';
 import {
@@ -120,22 +121,16 @@ export async function planEmbeddedGateway(values: FlagValues, defaultMaxPending:
 }
 
 /**
- * Starts the gateway inside a manager's process: a client over loopback, exactly as a
- * standalone gateway would be, so both behave the same.
+ * Starts the gateway inside a manager's process. Its client reaches the manager through an
+ * in-process link: the same messages and semantics as a standalone gateway's, without sockets.
  */
 export async function startEmbeddedGateway(
   plan: EmbeddedGatewayPlan,
-  manager: { host: string; port: number; key: Buffer | undefined; tls: { ca?: Buffer; cert: Buffer } | undefined },
+  manager: LocalManager,
   readiness: () => boolean,
   logger: Logger,
 ): Promise<EmbeddedGateway> {
-  const dialHost = manager.host === '0.0.0.0' || manager.host === '::' ? '127.0.0.1' : manager.host;
-  const client: Client<TaskMap> = await connect({
-    manager: { host: dialHost, port: manager.port },
-    key: manager.key,
-    ...(manager.tls ? { tls: { ca: manager.tls.ca ?? manager.tls.cert, servername: 'localhost' } } : {}),
-    name: 'gateway',
-  });
+  const client: Client<TaskMap> = await connect({ manager, name: 'gateway' });
   try {
     const gateway = await startGateway({
       ...plan.options,

@@ -69,10 +69,9 @@ export function planGateway(values: FlagValues, options: ManagerOptions): Promis
 }
 
 /** Starts the planned gateway in the manager's process; ready once a worker node has joined. */
-export async function embedGateway(plan: EmbeddedGatewayPlan | undefined, manager: Manager, options: ManagerOptions, logger: Logger): Promise<EmbeddedGateway | undefined> {
+export async function embedGateway(plan: EmbeddedGatewayPlan | undefined, manager: Manager, logger: Logger): Promise<EmbeddedGateway | undefined> {
   if (plan === undefined) return undefined;
-  const { host, port } = manager.address;
-  return startEmbeddedGateway(plan, { host, port, key: options.key, tls: options.tls }, () => manager.snapshot().workers.length > 0, logger);
+  return startEmbeddedGateway(plan, manager, () => manager.snapshot().workers.length > 0, logger);
 }
 
 export async function managerCommand(argv: string[]): Promise<number> {
@@ -87,7 +86,7 @@ export async function managerCommand(argv: string[]): Promise<number> {
   const manager: Manager = await startManager(options);
   let http: EmbeddedGateway | undefined;
   try {
-    http = await embedGateway(plan, manager, options, logger);
+    http = await embedGateway(plan, manager, logger);
   } catch (error) {
     await manager.close();
     throw error;

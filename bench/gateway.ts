@@ -1,11 +1,10 @@
 // npm run bench:gateway — HTTP requests/s through the gateway, beside a bare node:http "200 ok"
 // server measured in the same run with the same load generator (autocannon, 100 connections,
 // POST with a small JSON body). Each server runs in its own child process so the load generator
-// and the server do not share a core. Scenarios:
+// and the server do not share an event loop. Scenarios:
 //   bare          node:http answering "200 ok" (the reference)
-//   gateway-http  the gateway over a scripted in-process client: the HTTP layer alone
-//   gateway       a no-op task through an in-process dev setup (manager + worker threads + client + gateway)
-//   queue-full    the same setup with the manager's queue full of long tasks: every answer is 503
+//   gateway       a no-op task through `sluice dev --http-port` (manager + worker threads + gateway)
+//   queue-full    the same with the manager's queue full of long tasks: every answer is 503
 // Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 100), BENCH_SCENARIOS
 // (comma-separated subset; bare always runs).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +19,7 @@ const TASKS = fileURLToPath(new URL('../../test/fixtures/gateway-tasks.js', impo
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
 const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 100);
 
-type Scenario = 'bare' | 'gateway-http' | 'gateway' | 'queue-full';
+type Scenario = 'bare' | 'gateway' | 'queue-full';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -33,54 +32,69 @@ type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult
 
 // ── servers (child processes) ───────────────────────────────────────────────────────────────
 
-async function serve(scenario: Scenario): Promise<number> {
-  if (scenario === 'bare') {
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
+const SLUICE_BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
+const FULL_QUEUE = 100;
+const FULL_SLOTS = 2;
+
+async function serveBare(): Promise<number> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+    res.end('ok');
+  });
+  server.keepAliveTimeout = 5_000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as { port: number }).port;
+}
+
+interface Child { child: ChildProcess; port: number; managerPort?: number }
+
+/** Spawns the bare server (this file in `serve` mode) or `sluice dev --http-port 0`. */
+async function startChild(scenario: Scenario): Promise<Child> {
+  const args = scenario === 'bare'
+    ? [SELF, 'serve']
+    : [SLUICE_BIN, 'dev', '--tasks', TASKS, '--port', '0', '--http-port', '0', '--log-format', 'json', '--log-level', 'info',
+      // A no-op task is I/O-shaped: many slots share one thread, as for tasks that await.
+      ...(scenario === 'queue-full' ? ['--capacity', String(FULL_SLOTS), '--max-queue', String(FULL_QUEUE)] : ['--capacity', '128', '--threads', '1'])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = scenario === 'bare' ? child.stdout! : child.stderr!;
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const lines = createInterface({ input: output });
+    lines.on('line', (line) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (scenario === 'bare' || String(entry['msg']).startsWith('sluice dev ready')) {
+        lines.removeAllListeners('line');
+        lines.on('line', () => {}); // keep draining the child's logs
+        resolve(entry);
+      }
     });
-    server.keepAliveTimeout = 5_000;
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    return (server.address() as { port: number }).port;
-  }
-  const { startGateway } = await import('../src/gateway/index.js');
-  if (scenario === 'gateway-http') {
-    const { FakeClient } = await import('../src/gateway/fake-client.test-helpers.js');
-    const gateway = await startGateway({ client: new FakeClient({ record: false }), port: 0 });
-    return gateway.address.port;
-  }
-  const { startManager } = await import('../src/manager/index.js');
-  const { startWorker } = await import('../src/worker/index.js');
+    child.once('exit', (code) => reject(new Error(`${scenario} server exited with ${code}`)));
+  });
+  if (scenario === 'bare') return { child, port: ready['port'] as number };
+  return { child, port: Number(String(ready['http']).split(':')[1]), managerPort: Number(String(ready['manager']).split(':')[1]) };
+}
+
+/** Fills the manager's queue with ten-minute sleeps, so nothing more fits for the whole run. */
+async function fillQueue(managerPort: number): Promise<{ close(): Promise<void> }> {
   const { connect } = await import('../src/client/index.js');
-  const full = scenario === 'queue-full';
-  const manager = await startManager({ port: 0, maxQueue: full ? 100 : 10_000 });
-  const address = `127.0.0.1:${manager.address.port}`;
-  await startWorker({ manager: address, tasks: TASKS, capacity: full ? 2 : 64, threads: 1 });
-  while (manager.snapshot().workers.length === 0) await new Promise((r) => setTimeout(r, 10));
-  const client = await connect({ manager: address });
-  if (full) {
-    // Two running and a hundred queued ten-minute sleeps: nothing more fits for the whole run.
-    for (let i = 0; i < 102; i++) await client.submit('sleep', { ms: 600_000 }, { retry: false });
-    while (manager.snapshot().queued < 100) await new Promise((r) => setTimeout(r, 10));
+  const client = await connect({ manager: `127.0.0.1:${managerPort}` });
+  for (let i = 0; i < FULL_QUEUE + FULL_SLOTS; i++) {
+    void client.run('sleep', { ms: 600_000 }, { retry: false }).catch(() => {});
   }
-  const gateway = await startGateway({ client, port: 0, maxPending: 10_000 });
-  return gateway.address.port;
+  // A probe is refused once the queue is full.
+  for (let i = 0; i < 500; i++) {
+    const probe = await client.run('noop', {}, { retry: false }).then(() => 'ran', (error: Error) => error.name);
+    if (probe === 'BusyError') return client;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('the queue did not fill');
 }
 
 // ── the load generator (this process) ───────────────────────────────────────────────────────
 
-async function startChild(scenario: Scenario): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [SELF, 'serve', scenario], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`${scenario} server exited with ${code}`)));
-  });
-  return { child, port: (JSON.parse(line) as { port: number }).port };
-}
-
 async function measure(autocannon: Autocannon, scenario: Scenario): Promise<AutocannonResult> {
-  const { child, port } = await startChild(scenario);
+  const { child, port, managerPort } = await startChild(scenario);
+  const filler = scenario === 'queue-full' ? await fillQueue(managerPort!) : undefined;
   try {
     const options = {
       url: `http://127.0.0.1:${port}/v1/tasks/noop`,
@@ -94,6 +108,7 @@ async function measure(autocannon: Autocannon, scenario: Scenario): Promise<Auto
   } finally {
     child.kill('SIGKILL');
     await once(child, 'exit');
+    await filler?.close();
   }
 }
 
@@ -103,7 +118,7 @@ function statuses(result: AutocannonResult): string {
 
 async function main(): Promise<void> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-  const all: Scenario[] = ['bare', 'gateway-http', 'gateway', 'queue-full'];
+  const all: Scenario[] = ['bare', 'gateway', 'queue-full'];
   const chosen = process.env['BENCH_SCENARIOS']?.split(',');
   const scenarios = all.filter((s) => s === 'bare' || chosen === undefined || chosen.includes(s));
   const results = new Map<Scenario, AutocannonResult>();
@@ -137,8 +152,7 @@ async function main(): Promise<void> {
 if (process.argv[2] === 'serve') {
   // A clean exit on SIGINT lets `node --cpu-prof` write its profile when a server is profiled alone.
   process.once('SIGINT', () => process.exit(0));
-  const port = await serve(process.argv[3] as Scenario);
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: await serveBare() })}\n`);
 } else {
   await main();
 }

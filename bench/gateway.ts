@@ -5,8 +5,9 @@
 //   bare          node:http answering "200 ok" (the reference)
 //   gateway       a no-op task through `sluice dev --http-port` (manager + worker threads + gateway)
 //   queue-full    the same with the manager's queue full of long tasks: every answer is 503
-// Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 100), BENCH_SCENARIOS
-// (comma-separated subset; bare always runs).
+// Each scenario runs BENCH_ROUNDS times (default 3), interleaved; the table shows the median run
+// and the range. Environment: BENCH_SECONDS per run (default 5), BENCH_CONNECTIONS (default
+// 100), BENCH_SCENARIOS (comma-separated subset; bare always runs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -16,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const TASKS = fileURLToPath(new URL('../../test/fixtures/gateway-tasks.js', import.meta.url));
-const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
+const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 100);
 
 type Scenario = 'bare' | 'gateway' | 'queue-full';
@@ -116,22 +118,34 @@ function statuses(result: AutocannonResult): string {
   return Object.entries(result.statusCodeStats).map(([code, { count }]) => `${code}×${count}`).join(' ');
 }
 
+/** The run whose rate is the median of the rounds (rounds is odd, so it is one real run). */
+function medianRun(runs: AutocannonResult[]): AutocannonResult {
+  return [...runs].sort((a, b) => a.requests.average - b.requests.average)[Math.floor(runs.length / 2)]!;
+}
+
 async function main(): Promise<void> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
   const all: Scenario[] = ['bare', 'gateway', 'queue-full'];
   const chosen = process.env['BENCH_SCENARIOS']?.split(',');
   const scenarios = all.filter((s) => s === 'bare' || chosen === undefined || chosen.includes(s));
-  const results = new Map<Scenario, AutocannonResult>();
-  for (const scenario of scenarios) {
-    process.stderr.write(`measuring ${scenario} (${seconds} s, ${connections} connections)…\n`);
-    results.set(scenario, await measure(autocannon, scenario));
+  const runs = new Map<Scenario, AutocannonResult[]>(scenarios.map((s) => [s, []]));
+  // Rounds interleave the scenarios, so a noisy neighbour on a shared machine slows each of them
+  // alike instead of skewing the ratio of whichever ran during the noise.
+  for (let round = 1; round <= rounds; round++) {
+    for (const scenario of scenarios) {
+      process.stderr.write(`round ${round}/${rounds}: ${scenario} (${seconds} s, ${connections} connections)…\n`);
+      runs.get(scenario)!.push(await measure(autocannon, scenario));
+    }
   }
+  const results = new Map(scenarios.map((s) => [s, medianRun(runs.get(s)!)]));
   const bare = results.get('bare')!.requests.average;
   const rows = scenarios.map((scenario) => {
     const r = results.get(scenario)!;
+    const rates = runs.get(scenario)!.map((run) => run.requests.average);
     return {
       scenario,
       'req/s': Math.round(r.requests.average),
+      'min–max': `${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}`,
       'vs bare': `${((100 * r.requests.average) / bare).toFixed(0)}%`,
       'p50 ms': r.latency.p50,
       'p99 ms': r.latency.p99,
@@ -146,7 +160,7 @@ async function main(): Promise<void> {
   };
   if (results.has('gateway')) console.log(target('gateway', 0.6));
   if (results.has('queue-full')) console.log(target('queue-full', 0.8));
-  console.log(JSON.stringify({ connections, seconds, results: rows }));
+  console.log(JSON.stringify({ connections, seconds, rounds, results: rows }));
 }
 
 if (process.argv[2] === 'serve') {

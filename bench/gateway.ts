@@ -3,6 +3,8 @@
 // POST with a small JSON body). Each server runs in its own child process so the load generator
 // and the server do not share an event loop. Scenarios:
 //   bare          node:http answering "200 ok" (the reference)
+//   fastify       fastify answering "200 ok" from a POST route: what a framework costs before any
+//                 gateway logic (why the gateway is written on node:http)
 //   gateway       a no-op task through `sluice dev --http-port` (manager + worker threads + gateway)
 //   queue-full    the same with the manager's queue full of long tasks: every answer is 503
 // Each scenario runs BENCH_ROUNDS times (default 3), interleaved; the table shows the median run
@@ -21,7 +23,7 @@ const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 100);
 
-type Scenario = 'bare' | 'gateway' | 'queue-full';
+type Scenario = 'bare' | 'fastify' | 'gateway' | 'queue-full';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -49,22 +51,31 @@ async function serveBare(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
+async function serveFastify(): Promise<number> {
+  const { default: fastify } = await import('fastify');
+  const app = fastify({ logger: false });
+  app.post('/v1/tasks/:name', async (_request, reply) => reply.type('text/plain').send('ok'));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.server.address() as { port: number }).port;
+}
+
 interface Child { child: ChildProcess; port: number; managerPort?: number }
 
 /** Spawns the bare server (this file in `serve` mode) or `sluice dev --http-port 0`. */
 async function startChild(scenario: Scenario): Promise<Child> {
-  const args = scenario === 'bare'
-    ? [SELF, 'serve']
+  const args = scenario === 'bare' || scenario === 'fastify'
+    ? [SELF, 'serve', scenario]
     : [SLUICE_BIN, 'dev', '--tasks', TASKS, '--port', '0', '--http-port', '0', '--log-format', 'json', '--log-level', 'info',
       // A no-op task is I/O-shaped: many slots share one thread, as for tasks that await.
       ...(scenario === 'queue-full' ? ['--capacity', String(FULL_SLOTS), '--max-queue', String(FULL_QUEUE)] : ['--capacity', '128', '--threads', '1'])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = scenario === 'bare' ? child.stdout! : child.stderr!;
+  const selfServed = scenario === 'bare' || scenario === 'fastify';
+  const output = selfServed ? child.stdout! : child.stderr!;
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const lines = createInterface({ input: output });
     lines.on('line', (line) => {
       const entry = JSON.parse(line) as Record<string, unknown>;
-      if (scenario === 'bare' || String(entry['msg']).startsWith('sluice dev ready')) {
+      if (selfServed || String(entry['msg']).startsWith('sluice dev ready')) {
         lines.removeAllListeners('line');
         lines.on('line', () => {}); // keep draining the child's logs
         resolve(entry);
@@ -72,7 +83,7 @@ async function startChild(scenario: Scenario): Promise<Child> {
     });
     child.once('exit', (code) => reject(new Error(`${scenario} server exited with ${code}`)));
   });
-  if (scenario === 'bare') return { child, port: ready['port'] as number };
+  if (selfServed) return { child, port: ready['port'] as number };
   return { child, port: Number(String(ready['http']).split(':')[1]), managerPort: Number(String(ready['manager']).split(':')[1]) };
 }
 
@@ -125,7 +136,7 @@ function medianRun(runs: AutocannonResult[]): AutocannonResult {
 
 async function main(): Promise<void> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-  const all: Scenario[] = ['bare', 'gateway', 'queue-full'];
+  const all: Scenario[] = ['bare', 'fastify', 'gateway', 'queue-full'];
   const chosen = process.env['BENCH_SCENARIOS']?.split(',');
   const scenarios = all.filter((s) => s === 'bare' || chosen === undefined || chosen.includes(s));
   const runs = new Map<Scenario, AutocannonResult[]>(scenarios.map((s) => [s, []]));
@@ -166,7 +177,8 @@ async function main(): Promise<void> {
 if (process.argv[2] === 'serve') {
   // A clean exit on SIGINT lets `node --cpu-prof` write its profile when a server is profiled alone.
   process.once('SIGINT', () => process.exit(0));
-  process.stdout.write(`${JSON.stringify({ port: await serveBare() })}\n`);
+  const port = process.argv[3] === 'fastify' ? await serveFastify() : await serveBare();
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
 } else {
   await main();
 }

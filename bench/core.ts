@@ -1,6 +1,7 @@
 // npm run bench:core — the runtime's raw speed with client, manager and one worker node as three
 // processes on this machine: end-to-end no-op tasks/s (pipelined), busy replies/s from one
 // manager, and the manager's memory while it rejects. Figures are printed as a table and as JSON.
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -10,8 +11,15 @@ import { SluiceProcess } from '../test/helpers/processes.js';
 const NOOP_TASKS = fileURLToPath(new URL('../../bench/fixtures/noop-tasks.js', import.meta.url));
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const window = Number(process.env['BENCH_WINDOW'] ?? 2_000);
+const busyClients = Number(process.env['BENCH_BUSY_CLIENTS'] ?? 2);
 
 type Tasks = { noop: () => Promise<null> };
+
+/** CPU seconds (user + system) a process has used so far; Linux clock ticks are 1/100 s. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -57,52 +65,97 @@ async function throughput(): Promise<{ tasksPerSecond: number; completed: number
   }
 }
 
-/** A manager with a one-task queue and no workers: every further submission is answered busy. */
-async function busyReplies(): Promise<{ busyPerSecond: number; rssStartMiB: number; rssEndMiB: number }> {
-  const { proc: manager, port } = await startManager(['--max-queue', '1']);
+/**
+ * One load process for the busy measurement: keeps `window` submissions in flight against a full
+ * queue and reports, over IPC, how many busy answers it got between the parent's marks.
+ */
+async function busyLoad(port: number): Promise<void> {
   const client = await connect<Tasks>({ manager: `127.0.0.1:${port}`, retry: false, maxInFlight: window });
-  try {
-    void client.run('noop', undefined).catch(() => {}); // fills the queue
-    let busy = 0;
-    let stop = false;
-    const lane = async (): Promise<void> => {
-      while (!stop) {
-        try {
-          await client.run('noop', undefined);
-        } catch (error) {
-          if (!(error instanceof BusyError)) throw error;
-          busy++;
-        }
+  let busy = 0;
+  let stop = false;
+  const lane = async (): Promise<void> => {
+    while (!stop) {
+      try {
+        await client.run('noop', undefined);
+      } catch (error) {
+        if (!(error instanceof BusyError)) throw error;
+        busy++;
       }
-    };
-    // Warm-up, then measure.
-    const warm = Array.from({ length: window }, lane);
-    await new Promise((r) => setTimeout(r, 1_000));
+    }
+  };
+  const lanes = Array.from({ length: window }, lane);
+  process.on('message', (message: string) => {
+    if (message === 'mark') process.send?.(busy);
+    if (message === 'stop') {
+      stop = true;
+      void Promise.all(lanes).then(() => client.close()).then(() => process.exit(0));
+    }
+  });
+  process.send?.('ready');
+}
+
+/** Asks every load process for its count at the same moment. */
+async function mark(loads: ChildProcess[]): Promise<number> {
+  const counts = await Promise.all(loads.map((load) => new Promise<number>((resolve) => {
+    load.once('message', (count) => resolve(count as number));
+    load.send('mark');
+  })));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * A manager with a one-task queue and no workers: every further submission is answered busy.
+ * Several client processes load it, so the figure is the manager's, not one client's.
+ */
+async function busyReplies(): Promise<{ busyPerSecond: number; managerCpuShare: number; rssStartMiB: number; rssEndMiB: number; rssSeries: number[] }> {
+  const { proc: manager, port } = await startManager(['--max-queue', '1']);
+  const filler = await connect<Tasks>({ manager: `127.0.0.1:${port}`, retry: false });
+  const loads: ChildProcess[] = [];
+  try {
+    void filler.run('noop', undefined).catch(() => {}); // fills the queue
+    for (let i = 0; i < busyClients; i++) {
+      const load = fork(fileURLToPath(import.meta.url), ['busy-load', String(port)], { stdio: 'inherit' });
+      loads.push(load);
+      await new Promise((resolve) => load.once('message', resolve));
+    }
+    await new Promise((r) => setTimeout(r, 1_000)); // warm-up
     const rssStartMiB = rssMiB(manager.pid);
-    const before = busy;
+    const before = await mark(loads);
+    const cpuBefore = cpuSeconds(manager.pid);
     const started = performance.now();
-    await new Promise((r) => setTimeout(r, seconds * 1_000));
+    const rssSeries: number[] = [];
+    for (let second = 0; second < seconds; second++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      rssSeries.push(rssMiB(manager.pid));
+    }
+    const measured = (await mark(loads)) - before;
     const elapsed = (performance.now() - started) / 1_000;
-    const measured = busy - before;
+    const managerCpuShare = (cpuSeconds(manager.pid) - cpuBefore) / elapsed;
     const rssEndMiB = rssMiB(manager.pid);
-    stop = true;
-    await Promise.all(warm);
-    return { busyPerSecond: measured / elapsed, rssStartMiB, rssEndMiB };
+    return { busyPerSecond: measured / elapsed, managerCpuShare, rssStartMiB, rssEndMiB, rssSeries };
   } finally {
-    await client.close();
+    for (const load of loads) load.send('stop');
+    await Promise.all(loads.map((load) => new Promise((resolve) => load.once('exit', resolve))));
+    await filler.close();
     await manager.stop();
   }
 }
 
-const t = await throughput();
-const b = await busyReplies();
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-process.stdout.write(`
-| measure (3 processes: client, manager, worker node; ${seconds} s each) | result |
+if (process.argv[2] === 'busy-load') {
+  await busyLoad(Number(process.argv[3]));
+} else {
+  const t = await throughput();
+  const b = await busyReplies();
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  process.stdout.write(`
+| measure (client, manager and worker node in their own processes; ${seconds} s each) | result |
 | --- | --- |
 | end-to-end no-op tasks/s (pipelined, ${window} in flight) | ${fmt(t.tasksPerSecond)} |
-| busy replies/s from one manager | ${fmt(b.busyPerSecond)} |
-| manager RSS while rejecting (start → end) | ${b.rssStartMiB.toFixed(1)} → ${b.rssEndMiB.toFixed(1)} MiB |
+| busy replies/s from one manager (${busyClients} client processes) | ${fmt(b.busyPerSecond)} |
+| manager CPU while answering busy (share of one core) | ${Math.round(b.managerCpuShare * 100)}% |
+| busy replies/s per manager CPU-second | ${fmt(b.busyPerSecond / b.managerCpuShare)} |
+| manager RSS while rejecting (start → end; min–max of the per-second samples) | ${b.rssStartMiB.toFixed(1)} → ${b.rssEndMiB.toFixed(1)} MiB; ${Math.min(...b.rssSeries).toFixed(1)}–${Math.max(...b.rssSeries).toFixed(1)} MiB |
 `);
-process.stdout.write(`${JSON.stringify({ ...t, ...b })}\n`);
-process.exit(0);
+  process.stdout.write(`${JSON.stringify({ ...t, ...b })}\n`);
+  process.exit(0);
+}

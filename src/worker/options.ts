@@ -87,8 +87,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   }
   const capacity = options.capacity === undefined ? availableParallelism() : integerOption('capacity', options.capacity, 1, MAX_CAPACITY);
   const isolation = options.isolation ?? 'thread';
-  if (isolation !== 'thread' && isolation !== 'process') {
-    throw new InvalidArgumentError(`Expected \`isolation\` to be "thread" or "process", got ${describeValue(isolation)}`);
+  if (isolation !== 'thread' && isolation !== 'process' && isolation !== 'none') {
+    throw new InvalidArgumentError(`Expected \`isolation\` to be "thread", "process" or "none", got ${describeValue(isolation)}`);
   }
   const drainTimeoutMs = options.drainTimeoutMs === undefined ? DEFAULT_DRAIN_TIMEOUT_MS : integerOption('drainTimeoutMs', options.drainTimeoutMs, 0, MAX_TIMER_MS);
   for (const field of ['name', 'nodeId'] as const) {

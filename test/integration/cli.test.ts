@@ -59,7 +59,7 @@ describe('sluice CLI without a manager', () => {
       [['manager', '--max-latency', '-5'], /--max-latency/],
       [['manager', '--frob'], /frob/],
       [['worker', '--manager', '127.0.0.1:1'], /--tasks/],
-      [['worker', '--tasks', 'x.js', '--manager', '127.0.0.1:1', '--isolation', 'vm'], /--isolation "vm": expected one of thread, process/],
+      [['worker', '--tasks', 'x.js', '--manager', '127.0.0.1:1', '--isolation', 'vm'], /--isolation "vm": expected one of thread, process, none/],
       [['run', 'echo', '{bad json', '--manager', '127.0.0.1:1'], /ARGS_JSON/],
       [['run', 'echo'], /--manager/],
       [['run', 'echo', '--manager', 'nonsense'], /manager/],

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { generateKey } from '../../src/protocol/auth.js';
-import { SLUICE_BIN, SluiceProcess, startManagerProcess, startWorkerProcess } from '../helpers/processes.js';
+import { FIXTURES, SLUICE_BIN, SluiceProcess, startDevProcess, startManagerProcess, startWorkerProcess } from '../helpers/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-gateway-cli-'));
 const keyFile = join(dir, 'sluice.key');
@@ -146,5 +146,25 @@ describe('gateway flags', () => {
   it('exits 69 when the manager is unreachable', async () => {
     const r = await exitOf(['gateway', '--manager', '127.0.0.1:1', '--port', '0']);
     assert.equal(r.code, 69, r.stderr);
+  });
+});
+
+describe('sluice dev --isolation none', () => {
+  let dev: SluiceProcess;
+  let httpPort: number;
+
+  before(async () => {
+    ({ proc: dev, httpPort } = await startDevProcess(`${FIXTURES}integration-tasks.js`, ['--isolation', 'none', '--capacity', '4']));
+  });
+
+  after(async () => {
+    await dev?.stop();
+  });
+
+  it('runs handlers on the node\'s own event loop and answers results and failures', async () => {
+    assert.deepEqual(await post(httpPort, 'echo', { width: 300 }), { status: 200, json: { result: { width: 300 } } });
+    const failed = await post(httpPort, 'boom', { message: 'bad width' });
+    assert.equal(failed.status, 500);
+    assert.deepEqual(failed.json, { error: { code: 'task_failed', message: 'bad width', name: 'TypeError' } });
   });
 });

@@ -18,7 +18,8 @@ export const poolFlags: FlagSpec = {
 export const poolFlagsHelp = `  --tasks FILE           task module (default export from defineTasks); required
   --capacity N           slots: tasks run at once on this node (default: number of CPUs)
   --threads N            threads (or processes) in the pool (default: min(capacity, CPUs))
-  --isolation MODE       thread|process (default thread)
+  --isolation MODE       thread|process|none (default thread; none runs handlers on the node's own
+                         event loop: no hop per task, no isolation — for handlers that only await I/O)
   --drain-timeout MS     on SIGTERM, time to finish running tasks before handing them back (default 30000)
   --task-timeout MS      execution limit for tasks without a deadline (default 300000)`;
 
@@ -44,7 +45,7 @@ export function poolOptionsFromFlags(values: FlagValues): Pick<WorkerOptions, 't
     tasks: resolve(tasks),
     capacity: integerFlag(values, 'capacity', 1, 100_000),
     threads: integerFlag(values, 'threads', 1, 1024),
-    isolation: choiceFlag(values, 'isolation', ['thread', 'process'] as const),
+    isolation: choiceFlag(values, 'isolation', ['thread', 'process', 'none'] as const),
     drainTimeoutMs: integerFlag(values, 'drain-timeout', 0, 3_600_000),
     taskTimeoutMs: integerFlag(values, 'task-timeout', 1, 86_400_000),
   };

@@ -37,11 +37,16 @@ export function resolveTaskPoolOptions(options: TaskPoolOptions): ResolvedTaskPo
   const tasksModule = tasksModuleUrl(options.tasksModule);
   const capacity = integerOption('capacity', options.capacity, 1, MAX_CAPACITY);
   const isolation = options.isolation ?? 'thread';
-  if (isolation !== 'thread' && isolation !== 'process') {
-    throw new InvalidArgumentError(`Expected \`isolation\` to be "thread" or "process", got ${describeValue(isolation)}`);
+  if (isolation !== 'thread' && isolation !== 'process' && isolation !== 'none') {
+    throw new InvalidArgumentError(`Expected \`isolation\` to be "thread", "process" or "none", got ${describeValue(isolation)}`);
   }
   let threads: number;
-  if (options.threads === undefined) {
+  if (isolation === 'none') {
+    if (options.threads !== undefined && options.threads !== 1) {
+      throw new InvalidArgumentError(`Expected no \`threads\` with isolation "none" (handlers run on the node's own event loop), got ${describeValue(options.threads)}`);
+    }
+    threads = 1;
+  } else if (options.threads === undefined) {
     threads = isolation === 'process' ? capacity : Math.min(capacity, availableParallelism());
   } else {
     threads = integerOption('threads', options.threads, 1, MAX_THREADS);

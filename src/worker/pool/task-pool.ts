@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { AbortReason } from '../../protocol/messages.js';
-import { silentLogger } from '../../core/logger.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
 import { TaskModuleError } from '../errors.js';
 import { errorSummary, type ExecutionBackend } from './backend.js';
 import { IndexedHeap, type HeapItem } from '../../core/indexed-heap.js';
 import { MAX_TIMER_MS, resolveTaskPoolOptions, type ResolvedTaskPoolOptions } from './options.js';
 import { ProcessBackend } from './process-backend.js';
 import { ThreadBackend } from './thread-backend.js';
+import { InlineBackend } from './inline-backend.js';
 import type { ExecutionRequest, ExecutionResult, TaskPool, TaskPoolOptions } from './types.js';
 import { OUTCOME_ABORTED, OUTCOME_COMPLETED, abortCode, abortReason, type EntryOutcome, type TaskPayload } from './wire.js';
 import { withSignal } from '../with-signal.js';
@@ -235,6 +236,14 @@ class SlotTaskPool implements TaskPool {
   }
 }
 
+function createBackend(options: ResolvedTaskPoolOptions, logger: Logger): ExecutionBackend {
+  switch (options.isolation) {
+    case 'process': return new ProcessBackend(options, logger);
+    case 'none': return new InlineBackend(options, logger);
+    default: return new ThreadBackend(options, logger);
+  }
+}
+
 /**
  * Starts the threads (or processes), loads the task module in one of them to learn its task names,
  * and resolves once the pool can run tasks. Rejects with InvalidArgumentError for bad options and
@@ -245,7 +254,7 @@ export async function createTaskPool(options: TaskPoolOptions): Promise<TaskPool
   const signal = options.signal;
   signal?.throwIfAborted();
   const logger = options.logger ?? silentLogger;
-  const backend: ExecutionBackend = resolved.isolation === 'process' ? new ProcessBackend(resolved, logger) : new ThreadBackend(resolved, logger);
+  const backend = createBackend(resolved, logger);
   try {
     let described;
     try {

@@ -43,7 +43,12 @@ export interface TaskPool {
   close(): Promise<void>;
 }
 
-export type Isolation = 'thread' | 'process';
+/**
+ * Where handlers run: `thread` (default) a piscina thread pool; `process` one child process per slot;
+ * `none` the worker node's own event loop — no hop per task, for handlers that only await I/O, at
+ * the cost of isolation (see inline-backend.ts).
+ */
+export type Isolation = 'thread' | 'process' | 'none';
 
 export interface TaskPoolOptions {
   /**

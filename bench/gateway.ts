@@ -6,6 +6,8 @@
 //   fastify       fastify answering "200 ok" from a POST route: what a framework costs before any
 //                 gateway logic (why the gateway is written on node:http)
 //   gateway       a no-op task through `sluice dev --http-port` (manager + worker threads + gateway)
+//   gateway-none  the same with `--isolation none`: handlers on the node's own event loop, no
+//                 hand-over to a thread and back per task
 //   queue-full    the same with the manager's queue full of long tasks: every answer is 503
 // Each scenario runs BENCH_ROUNDS times (default 3), interleaved; the table shows the median run
 // and the range. Environment: BENCH_SECONDS per run (default 5), BENCH_CONNECTIONS (default
@@ -23,7 +25,7 @@ const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 100);
 
-type Scenario = 'bare' | 'fastify' | 'gateway' | 'queue-full';
+type Scenario = 'bare' | 'fastify' | 'gateway' | 'gateway-none' | 'queue-full';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -61,13 +63,19 @@ async function serveFastify(): Promise<number> {
 
 interface Child { child: ChildProcess; port: number; managerPort?: number }
 
+function devFlags(scenario: Scenario): string[] {
+  if (scenario === 'queue-full') return ['--capacity', String(FULL_SLOTS), '--max-queue', String(FULL_QUEUE)];
+  // A no-op task is I/O-shaped: many slots share one thread, as for tasks that await.
+  if (scenario === 'gateway') return ['--capacity', '128', '--threads', '1'];
+  return ['--capacity', '128', '--isolation', 'none'];
+}
+
 /** Spawns the bare server (this file in `serve` mode) or `sluice dev --http-port 0`. */
 async function startChild(scenario: Scenario): Promise<Child> {
   const args = scenario === 'bare' || scenario === 'fastify'
     ? [SELF, 'serve', scenario]
     : [SLUICE_BIN, 'dev', '--tasks', TASKS, '--port', '0', '--http-port', '0', '--log-format', 'json', '--log-level', 'info',
-      // A no-op task is I/O-shaped: many slots share one thread, as for tasks that await.
-      ...(scenario === 'queue-full' ? ['--capacity', String(FULL_SLOTS), '--max-queue', String(FULL_QUEUE)] : ['--capacity', '128', '--threads', '1'])];
+      ...devFlags(scenario)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const selfServed = scenario === 'bare' || scenario === 'fastify';
   const output = selfServed ? child.stdout! : child.stderr!;
@@ -136,7 +144,7 @@ function medianRun(runs: AutocannonResult[]): AutocannonResult {
 
 async function main(): Promise<void> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-  const all: Scenario[] = ['bare', 'fastify', 'gateway', 'queue-full'];
+  const all: Scenario[] = ['bare', 'fastify', 'gateway', 'gateway-none', 'queue-full'];
   const chosen = process.env['BENCH_SCENARIOS']?.split(',');
   const scenarios = all.filter((s) => s === 'bare' || chosen === undefined || chosen.includes(s));
   const runs = new Map<Scenario, AutocannonResult[]>(scenarios.map((s) => [s, []]));
@@ -170,6 +178,7 @@ async function main(): Promise<void> {
     return `${scenario}: ${(100 * got).toFixed(0)}% of bare (target ≥ ${100 * share}%) ${got >= share ? 'OK' : 'BELOW TARGET'}`;
   };
   if (results.has('gateway')) console.log(target('gateway', 0.6));
+  if (results.has('gateway-none')) console.log(target('gateway-none', 0.6));
   if (results.has('queue-full')) console.log(target('queue-full', 0.8));
   console.log(JSON.stringify({ connections, seconds, rounds, results: rows }));
 }

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { checkKeyBytes, newNonce, peerProof, proofMatches, serverProof, type Transcript } from './auth.js';
 import { Connection, newConnectionId } from './connection.js';
 import { ProtocolError } from './errors.js';
+import { deriveSessionKeys } from './session.js';
 import { formatAddress, readHandshakeFrame, writeHandshakeFrame } from './handshake.js';
 import { SUPPORTED_VERSIONS, type ClientMessage, type Hello, type ManagerToClient, type ManagerToWorker, type Welcome, type WorkerMessage } from './messages.js';
 import { validateAuth, validateClientMessage, validateWorkerMessage } from './validate.js';
@@ -28,6 +29,8 @@ export interface ServerOptions {
   heartbeatMs?: number;
   maxFrameBytes?: number;
   maxHandshakes?: number;
+  /** Output a peer may leave unread before it is closed as a slow consumer. @default 64 MiB */
+  maxOutputBytes?: number;
   /** Sent in every welcome; names this server in the peers' logs. @default a random UUID */
   managerId?: string | undefined;
 }
@@ -188,6 +191,9 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
         validate: auth.role === 'client' ? validateClientMessage : validateWorkerMessage,
         maxFrameBytes: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
         heartbeatMs,
+        // TLS authenticates the stream itself; without TLS our records do.
+        session: key !== undefined && o.tls === undefined ? deriveSessionKeys(key, transcript, 'server') : undefined,
+        ...(o.maxOutputBytes === undefined ? {} : { maxOutputBytes: o.maxOutputBytes }),
       },
       frame.leftover,
     );

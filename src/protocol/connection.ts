@@ -155,7 +155,10 @@ export class Connection<In, Out> extends EventEmitter<ConnectionEvents<In>> impl
     this.#flushScheduled = false;
     if (this.#outbox.length === 0 || this.#socket.destroyed) return;
     if (this.#sealer !== undefined) {
-      for (const record of this.#sealer.seal(this.#outbox)) this.#socket.write(record, this.#onWritten);
+      const records = this.#sealer.seal(this.#outbox);
+      if (records.length > 1) this.#socket.cork();
+      for (const record of records) this.#socket.write(record, this.#onWritten);
+      if (records.length > 1) this.#socket.uncork();
     } else {
       this.#socket.write(this.#outbox.length === 1 ? (this.#outbox[0] as Buffer) : Buffer.concat(this.#outbox, this.#outboxBytes), this.#onWritten);
     }

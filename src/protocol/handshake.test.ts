@@ -2,14 +2,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect as connectTcp, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { peerProof, serverProof, parseKey, generateKey, type Transcript } from './auth.js';
-import { decodePayload, encodeFrame } from './codec.js';
+import { encodeFrame } from './codec.js';
 import { dial } from './dial.js';
 import { AuthError, ProtocolError } from './errors.js';
-import { FrameDecoder } from './framing.js';
 import type { Hello, Welcome } from './messages.js';
+import { RawPeer } from './raw-peer.test-helpers.js';
 import { createServer, type ProtocolServer, type ServerConnection } from './server.js';
 
 const key = randomBytes(32);
@@ -29,40 +28,6 @@ async function startServer(options: { key?: Buffer; handshakeTimeoutMs?: number;
   servers.push(server);
   const { port } = await server.listen();
   return { server, port, accepted, failures };
-}
-
-/** A raw TCP peer that reads frames as they come, for crafting handshakes by hand. */
-class RawPeer {
-  readonly socket: Socket;
-  readonly frames: unknown[] = [];
-  readonly bytes: Buffer[] = [];
-  readonly closed: Promise<unknown>;
-  readonly #decoder = new FrameDecoder(1 << 20);
-  #waiters: (() => void)[] = [];
-  constructor(port: number) {
-    this.socket = connectTcp({ host: '127.0.0.1', port });
-    this.socket.on('error', () => {});
-    this.closed = once(this.socket, 'close');
-    this.socket.on('data', (chunk: Buffer) => {
-      this.bytes.push(chunk);
-      this.#decoder.push(chunk, (p) => void this.frames.push(decodePayload(p)));
-      for (const w of this.#waiters.splice(0)) w();
-    });
-  }
-  async frame(index: number, timeoutMs = 2_000): Promise<unknown> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length <= index) {
-      if (Date.now() > deadline) throw new Error('no frame');
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-    return this.frames[index];
-  }
-  send(message: unknown): void {
-    this.socket.write(encodeFrame(message));
-  }
 }
 
 function authFor(hello: Hello, options: { key?: Buffer; role?: 'client' | 'worker'; version?: number; versions?: number[]; nonce?: Buffer } = {}) {

@@ -4,16 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { connect as connectTcp, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { peerProof, type Transcript } from './auth.js';
-import { decodePayload, encodeFrame } from './codec.js';
+import { encodeFrame } from './codec.js';
 import { dial } from './dial.js';
 import { ProtocolError } from './errors.js';
-import { FrameDecoder } from './framing.js';
-import type { Hello } from './messages.js';
+import { RawPeer } from './raw-peer.test-helpers.js';
 import { createServer, type ProtocolServer, type ServerConnection, type ServerOptions } from './server.js';
 import { deriveSessionKeys, RecordOpener, RecordSealer, RECORD_TARGET_BYTES } from './session.js';
 
@@ -34,23 +31,6 @@ async function startServer(options: Partial<ServerOptions> = {}) {
   servers.push(server);
   const { port } = await server.listen();
   return { port, accepted, received };
-}
-
-/** A client that does the keyed handshake by hand, then writes whatever bytes the test wants. */
-async function handshakeByHand(port: number): Promise<{ socket: Socket; sealer: RecordSealer; transcript: Transcript }> {
-  const socket = connectTcp({ host: '127.0.0.1', port });
-  socket.on('error', () => {});
-  const frames: unknown[] = [];
-  const decoder = new FrameDecoder(1 << 16);
-  socket.on('data', (chunk: Buffer) => void decoder.push(chunk, (p) => void frames.push(decodePayload(p))));
-  for (let i = 0; frames.length < 1 && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
-  const hello = frames[0] as Hello;
-  const nonce = randomBytes(32);
-  const transcript: Transcript = { version: 1, versions: hello.versions, role: 'client', serverNonce: hello.nonce, peerNonce: nonce };
-  socket.write(encodeFrame({ type: 'auth', version: 1, role: 'client', nonce, mac: peerProof(key, transcript) }));
-  for (let i = 0; frames.length < 2 && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal((frames[1] as { type: string }).type, 'welcome');
-  return { socket, sealer: new RecordSealer(deriveSessionKeys(key, transcript, 'peer').send), transcript };
 }
 
 async function closeReason(connection: ServerConnection): Promise<string | undefined> {
@@ -105,27 +85,28 @@ describe('sealed records', () => {
 
   it('closes the connection on a frame injected into the stream, unsealed', async () => {
     const { port, accepted, received } = await startServer();
-    const { socket, sealer } = await handshakeByHand(port);
-    for (const record of sealer.seal([encodeFrame({ type: 'cancel', id: 'real' })])) socket.write(record);
+    const peer = new RawPeer(port);
+    const seal = await peer.authenticate(key);
+    peer.socket.write(seal([{ type: 'cancel', id: 'real' }]));
     for (let i = 0; accepted.length === 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
     const reason = closeReason(accepted[0] as ServerConnection);
-    socket.write(encodeFrame({ type: 'cancel', id: 'injected' }));
+    peer.send({ type: 'cancel', id: 'injected' });
     assert.match((await reason) ?? '', /bad_record_mac|malformed_frame/);
     assert.deepEqual(received, [{ type: 'cancel', id: 'real' }]);
-    socket.destroy();
+    await peer.closed;
   });
 
   it('closes the connection on a replayed record', async () => {
     const { port, accepted, received } = await startServer();
-    const { socket, sealer } = await handshakeByHand(port);
-    const [record] = sealer.seal([encodeFrame({ type: 'cancel', id: 'once' })]) as [Buffer];
-    socket.write(record);
+    const peer = new RawPeer(port);
+    const record = (await peer.authenticate(key))([{ type: 'cancel', id: 'once' }]);
+    peer.socket.write(record);
     for (let i = 0; (accepted.length === 0 || received.length === 0) && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
     const reason = closeReason(accepted[0] as ServerConnection);
-    socket.write(record);
+    peer.socket.write(record);
     assert.equal(await reason, 'bad_record_mac');
     assert.deepEqual(received, [{ type: 'cancel', id: 'once' }], 'the replayed submit was never seen');
-    socket.destroy();
+    await peer.closed;
   });
 
   it('leaves authentication of the stream to TLS when TLS is on', async () => {

@@ -15,7 +15,7 @@ const key = randomBytes(32);
 const servers: ProtocolServer[] = [];
 after(async () => Promise.all(servers.map((s) => s.close())));
 
-async function startServer(options: { key?: Buffer; handshakeTimeoutMs?: number; maxHandshakes?: number } = {}) {
+async function startServer(options: { key?: Buffer; handshakeTimeoutMs?: number; maxHandshakes?: number; maxFailuresPerAddress?: number } = {}) {
   const accepted: ServerConnection[] = [];
   const failures: string[] = [];
   const server = createServer({ host: '127.0.0.1', port: 0, managerId: 'test', ...options }, (c) => {
@@ -165,6 +165,28 @@ describe('handshake', () => {
     assert.equal(third.frames.length, 0, 'not even a hello');
     assert.match(failures.at(-1) ?? '', /too many handshakes/);
     for (const p of peers) p.socket.destroy();
+  });
+
+  it('counts failed handshakes and refuses an address past its limit, unread, while others connect', async () => {
+    const { server, port, failures } = await startServer({ key, maxFailuresPerAddress: 3 });
+    const refused: string[] = [];
+    server.on('addressRefused', (r) => refused.push(r.address));
+    for (let i = 0; i < 3; i++) {
+      const peer = new RawPeer(port, '127.0.0.2');
+      await peer.frame(0);
+      peer.send({ type: 'auth', version: 1, role: 'client', nonce: randomBytes(32), mac: randomBytes(32) });
+      await peer.closed;
+    }
+    assert.equal(server.failedHandshakes, 3);
+    assert.deepEqual(refused, ['127.0.0.2']);
+    const blocked = new RawPeer(port, '127.0.0.2');
+    await blocked.closed;
+    assert.equal(Buffer.concat(blocked.bytes).length, 0, 'not even a hello');
+    assert.equal(server.refusedConnections, 1);
+    assert.equal(failures.length, 3, 'a refusal is not reported as another failure');
+    const other = new RawPeer(port, '127.0.0.3');
+    await other.authenticate(key);
+    other.socket.destroy();
   });
 
   it('refuses to listen off loopback without a key, and keys shorter than 32 bytes', async () => {

@@ -17,8 +17,9 @@ export class RawPeer {
   readonly #decoder = new FrameDecoder(1 << 20);
   #waiters: (() => void)[] = [];
 
-  constructor(port: number) {
-    this.socket = connectTcp({ host: '127.0.0.1', port });
+  /** `localAddress`: another loopback address (127.0.0.2 …) to connect from, as another host would. */
+  constructor(port: number, localAddress?: string) {
+    this.socket = connectTcp({ host: '127.0.0.1', port, ...(localAddress === undefined ? {} : { localAddress }) });
     this.socket.on('error', () => {});
     this.closed = once(this.socket, 'close');
     this.socket.on('data', (chunk: Buffer) => {

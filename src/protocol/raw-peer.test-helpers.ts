@@ -1,7 +1,6 @@
 // A peer on a raw TCP socket, for crafting handshakes and streams by hand in tests.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { peerProof, type Transcript } from './auth.js';
 import { decodePayload, encodeFrame } from './codec.js';
@@ -21,7 +20,8 @@ export class RawPeer {
   constructor(port: number, localAddress?: string) {
     this.socket = connectTcp({ host: '127.0.0.1', port, ...(localAddress === undefined ? {} : { localAddress }) });
     this.socket.on('error', () => {});
-    this.closed = once(this.socket, 'close');
+    // Not events.once: that rejects on the ECONNRESET a peer sees when the server destroys it.
+    this.closed = new Promise((resolve) => this.socket.once('close', resolve));
     this.socket.on('data', (chunk: Buffer) => {
       this.bytes.push(chunk);
       this.#decoder.push(chunk, (p) => void this.frames.push(decodePayload(p)));

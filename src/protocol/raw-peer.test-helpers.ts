@@ -48,7 +48,8 @@ export class RawPeer {
 
   /**
    * Completes the handshake as a client (with `key`, or without one against an open server) and
-   * returns what seals our frames from then on: records with a key, bare frames without.
+   * returns what seals our frames from then on: records with a key, bare frames without. A
+   * Buffer among the messages is taken as frame bytes already made (broken ones included).
    */
   async authenticate(key: Buffer | undefined, role: 'client' | 'worker' = 'client'): Promise<(messages: unknown[]) => Buffer> {
     const hello = (await this.frame(0)) as Hello;
@@ -56,9 +57,10 @@ export class RawPeer {
     const transcript: Transcript = { version: 1, versions: hello.versions, role, serverNonce: hello.nonce, peerNonce: nonce };
     this.send({ type: 'auth', version: 1, role, nonce, mac: key === undefined ? Buffer.alloc(0) : peerProof(key, transcript) });
     assert.equal(((await this.frame(1)) as { type: string }).type, 'welcome');
-    if (key === undefined) return (messages) => Buffer.concat(messages.map((m) => encodeFrame(m)));
+    const frame = (m: unknown): Buffer => (Buffer.isBuffer(m) ? m : encodeFrame(m));
+    if (key === undefined) return (messages) => Buffer.concat(messages.map(frame));
     const sealer = new RecordSealer(deriveSessionKeys(key, transcript, 'peer').send);
-    return (messages) => Buffer.concat(sealer.seal(messages.map((m) => encodeFrame(m))));
+    return (messages) => Buffer.concat(sealer.seal(messages.map(frame)));
   }
 }
 

@@ -2,16 +2,32 @@
 // processes on this machine: end-to-end no-op tasks/s (pipelined), busy replies/s from one
 // manager, and the manager's memory while it rejects. Figures are printed as a table and as JSON.
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { connect, BusyError } from '../src/index.js';
+import { generateKey } from '../src/protocol/auth.js';
 import { SluiceProcess } from '../test/helpers/processes.js';
 
 const NOOP_TASKS = fileURLToPath(new URL('../../bench/fixtures/noop-tasks.js', import.meta.url));
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const window = Number(process.env['BENCH_WINDOW'] ?? 2_000);
 const busyClients = Number(process.env['BENCH_BUSY_CLIENTS'] ?? 2);
+/**
+ * BENCH_KEY=1 runs every link with a shared key, so the figures include authenticating each
+ * write batch. The key file is made once and handed to the load processes through the env.
+ */
+const keyFile = process.env['BENCH_KEY'] === '1' ? (process.env['BENCH_KEY_FILE'] ??= makeKeyFile()) : undefined;
+const keyFlags = keyFile === undefined ? [] : ['--key-file', keyFile];
+const connectKey = keyFile === undefined ? {} : { keyFile };
+
+function makeKeyFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'sluice-bench-')), 'sluice.key');
+  writeFileSync(file, `${generateKey()}\n`);
+  return file;
+}
 
 type Tasks = { noop: () => Promise<null> };
 
@@ -28,7 +44,7 @@ function rssMiB(pid: number): number {
 }
 
 async function startManager(flags: string[]): Promise<{ proc: SluiceProcess; port: number }> {
-  const proc = new SluiceProcess(['manager', '--port', '0', ...flags], { SLUICE_LOG_LEVEL: 'info' });
+  const proc = new SluiceProcess(['manager', '--port', '0', ...keyFlags, ...flags], { SLUICE_LOG_LEVEL: 'info' });
   const line = await proc.waitForLog((l) => l.msg === 'manager listening');
   return { proc, port: line['port'] as number };
 }
@@ -36,9 +52,9 @@ async function startManager(flags: string[]): Promise<{ proc: SluiceProcess; por
 /** Keeps `window` tasks in flight for `seconds`; returns completed tasks per second. */
 async function throughput(): Promise<{ tasksPerSecond: number; completed: number }> {
   const { proc: manager, port } = await startManager(['--max-queue', String(window * 2)]);
-  const worker = new SluiceProcess(['worker', '--manager', `127.0.0.1:${port}`, '--tasks', NOOP_TASKS, '--capacity', '64', '--threads', '1']);
+  const worker = new SluiceProcess(['worker', '--manager', `127.0.0.1:${port}`, '--tasks', NOOP_TASKS, '--capacity', '64', '--threads', '1', ...keyFlags]);
   await manager.waitForLog((l) => l.msg === 'worker joined', 20_000);
-  const client = await connect<Tasks>({ manager: `127.0.0.1:${port}`, maxInFlight: window });
+  const client = await connect<Tasks>({ manager: `127.0.0.1:${port}`, maxInFlight: window, ...connectKey });
   try {
     // Warm-up: let the JIT and the pool settle before measuring.
     await Promise.all(Array.from({ length: 5_000 }, () => client.run('noop', undefined)));
@@ -70,7 +86,7 @@ async function throughput(): Promise<{ tasksPerSecond: number; completed: number
  * queue and reports, over IPC, how many busy answers it got between the parent's marks.
  */
 async function busyLoad(port: number): Promise<void> {
-  const client = await connect<Tasks>({ manager: `127.0.0.1:${port}`, retry: false, maxInFlight: window });
+  const client = await connect<Tasks>({ manager: `127.0.0.1:${port}`, retry: false, maxInFlight: window, ...connectKey });
   let busy = 0;
   let stop = false;
   const lane = async (): Promise<void> => {
@@ -109,7 +125,7 @@ async function mark(loads: ChildProcess[]): Promise<number> {
  */
 async function busyReplies(): Promise<{ busyPerSecond: number; managerCpuShare: number; rssStartMiB: number; rssEndMiB: number; rssSeries: number[] }> {
   const { proc: manager, port } = await startManager(['--max-queue', '1']);
-  const filler = await connect<Tasks>({ manager: `127.0.0.1:${port}`, retry: false });
+  const filler = await connect<Tasks>({ manager: `127.0.0.1:${port}`, retry: false, ...connectKey });
   const loads: ChildProcess[] = [];
   try {
     void filler.run('noop', undefined).catch(() => {}); // fills the queue
@@ -148,7 +164,7 @@ if (process.argv[2] === 'busy-load') {
   const b = await busyReplies();
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   process.stdout.write(`
-| measure (client, manager and worker node in their own processes; ${seconds} s each) | result |
+| measure (client, manager and worker node in their own processes; ${seconds} s each${keyFile === undefined ? '' : '; shared key'}) | result |
 | --- | --- |
 | end-to-end no-op tasks/s (pipelined, ${window} in flight) | ${fmt(t.tasksPerSecond)} |
 | busy replies/s from one manager (${busyClients} client processes) | ${fmt(b.busyPerSecond)} |

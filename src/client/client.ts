@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_PRIORITY } from '../core/priority.js';
 import type { TaskArgs, TaskMap, TaskName, TaskResult } from '../core/tasks.js';
+import { MAX_NESTING, nestsDeeperThan } from '../protocol/codec.js';
 import type { Busy, ManagerToClient, Submit } from '../protocol/messages.js';
 import { busyRetryDelay } from './backoff.js';
 import type { Client, ClientEvents } from './client-api.js';
@@ -111,6 +112,10 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
   #create(name: unknown, args: unknown, options: RunOptions | undefined): PendingTask {
     if (this.#isClosed) throw new ClientClosedError();
     validateTaskName(name);
+    // The submit message is one level around the arguments; a manager refuses deeper frames.
+    if (nestsDeeperThan(args, MAX_NESTING - 1)) {
+      throw new InvalidArgumentError(`Expected the arguments of task ${JSON.stringify(name)} to nest at most ${MAX_NESTING - 1} levels of objects and arrays`);
+    }
     if (options === undefined) {
       const timeoutMs = this.#options.timeoutMs;
       const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;

@@ -29,6 +29,10 @@ export interface ManagerSnapshot {
   slots: number;
   workers: WorkerSnapshot[];
   clients: number;
+  /** Handshakes failed since start (wrong key, garbage, timeouts, version). */
+  failedHandshakes: number;
+  /** Connections closed unread because their IP was over its handshake failure limit. */
+  refusedConnections: number;
   stats: ManagerStats;
 }
 
@@ -67,12 +71,16 @@ export class Manager implements LocalManager {
         handshakeTimeoutMs: options.handshakeTimeoutMs,
         heartbeatMs: options.heartbeatMs,
         maxFrameBytes: options.maxFrameBytes,
+        maxFailuresPerAddress: options.maxHandshakeFailures,
         managerId: this.managerId,
       },
       (connection) => this.#accept(connection),
     );
     this.#server.on('handshakeFailed', (info: { remoteAddress: string; reason: string }) => {
       this.#logger.warn(info, 'handshake failed');
+    });
+    this.#server.on('addressRefused', (info) => {
+      this.#logger.warn(info, 'address refused: too many failed handshakes');
     });
   }
 
@@ -110,6 +118,8 @@ export class Manager implements LocalManager {
         connectedAt: w.connectedAt,
       })),
       clients: this.#clients.size,
+      failedHandshakes: this.#server.failedHandshakes,
+      refusedConnections: this.#server.refusedConnections,
       stats: d.stats,
     };
   }

@@ -8,6 +8,7 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_HEARTBEAT_MS = 1_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_HANDSHAKE_FAILURES = 30;
 
 export interface ManagerTlsOptions {
   cert: Buffer;
@@ -49,6 +50,11 @@ export interface ManagerOptions {
   handshakeTimeoutMs?: number;
   /** Largest frame accepted, in bytes. @default 16 MiB */
   maxFrameBytes?: number;
+  /**
+   * Failed handshakes one IP address may cause per minute; past it the address is refused, unread,
+   * for the rest of that minute. 0 turns the limit off. @default 30
+   */
+  maxHandshakeFailures?: number;
   /** @default a silent logger */
   logger?: Logger;
   /** Names this manager in welcomes and logs. @default a random id */
@@ -66,6 +72,7 @@ export interface ResolvedManagerOptions {
   readonly heartbeatMs: number;
   readonly handshakeTimeoutMs: number;
   readonly maxFrameBytes: number;
+  readonly maxHandshakeFailures: number;
   readonly logger: Logger;
   readonly managerId: string | undefined;
 }
@@ -103,6 +110,7 @@ export function resolveManagerOptions(options: ManagerOptions = {}): ResolvedMan
     heartbeatMs: integer('heartbeatMs', options.heartbeatMs, 50, 60_000, DEFAULT_HEARTBEAT_MS),
     handshakeTimeoutMs: integer('handshakeTimeoutMs', options.handshakeTimeoutMs, 100, 60_000, DEFAULT_HANDSHAKE_TIMEOUT_MS),
     maxFrameBytes: integer('maxFrameBytes', options.maxFrameBytes, 1024, 1024 * 1024 * 1024, DEFAULT_MAX_FRAME_BYTES),
+    maxHandshakeFailures: integer('maxHandshakeFailures', options.maxHandshakeFailures, 0, 1_000_000, DEFAULT_MAX_HANDSHAKE_FAILURES),
     logger: options.logger ?? silentLogger,
     managerId: options.managerId,
   });

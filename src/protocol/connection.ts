@@ -4,12 +4,23 @@ import { decodePayload, encodeFrame } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { FrameDecoder } from './framing.js';
 import type { Role } from './messages.js';
+import { maxRecordBody, RECORD_MAC_BYTES, RecordOpener, RecordSealer, type SessionKeys } from './session.js';
 import type { Validator } from './validate.js';
 
 /** Heartbeat intervals a peer may stay silent before it is considered gone. */
 export const MISSED_HEARTBEATS = 3;
 /** Output a peer may leave unread before we give up on it (it stopped reading). */
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/**
+ * Bytes that count as a sign of life in one heartbeat interval when no whole frame arrived: a
+ * peer trickling a frame a few bytes at a time is as good as silent.
+ */
+export const MIN_PROGRESS_BYTES = 16 * 1024;
+/**
+ * Heartbeat intervals output may sit unaccepted by the peer (no write completing) before it is
+ * closed as a slow consumer, whatever the output cap.
+ */
+export const STALLED_OUTPUT_HEARTBEATS = 10;
 /** How long `close()` waits for the peer to close its side before destroying the socket. */
 const CLOSE_TIMEOUT_MS = 2_000;
 
@@ -32,6 +43,8 @@ export interface ConnectionOptions<In> {
   readonly maxFrameBytes: number;
   readonly heartbeatMs: number;
   readonly maxOutputBytes?: number;
+  /** Record keys when the stream is sealed (a key and no TLS); see session.ts. */
+  readonly session?: SessionKeys | undefined;
 }
 
 export interface ConnectionEvents<In> {
@@ -63,6 +76,8 @@ export class Connection<In, Out> extends EventEmitter<ConnectionEvents<In>> impl
   readonly #decoder: FrameDecoder;
   readonly #validate: Validator<In>;
   readonly #maxOutputBytes: number;
+  readonly #sealer: RecordSealer | undefined;
+  readonly #opener: RecordOpener | undefined;
   #outbox: Buffer[] = [];
   #outboxBytes = 0;
   #flushScheduled = false;
@@ -71,7 +86,11 @@ export class Connection<In, Out> extends EventEmitter<ConnectionEvents<In>> impl
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #sentSinceTick = false;
   #receivedSinceTick = false;
+  #bytesSinceTick = 0;
   #silentTicks = 0;
+  #writesCompleted = 0;
+  #writesCompletedAtTick = 0;
+  #stalledTicks = 0;
   #closedPromise: Promise<void>;
 
   constructor(socket: Socket, info: ConnectionInfo, options: ConnectionOptions<In>, leftover?: Buffer) {
@@ -84,7 +103,10 @@ export class Connection<In, Out> extends EventEmitter<ConnectionEvents<In>> impl
     this.#socket = socket;
     this.#validate = options.validate;
     this.#maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    this.#decoder = new FrameDecoder(options.maxFrameBytes);
+    const session = options.session;
+    this.#sealer = session === undefined ? undefined : new RecordSealer(session.send);
+    this.#opener = session === undefined ? undefined : new RecordOpener(session.receive, options.maxFrameBytes);
+    this.#decoder = new FrameDecoder(session === undefined ? options.maxFrameBytes : maxRecordBody(options.maxFrameBytes) + RECORD_MAC_BYTES);
     this.#closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', this.#onData);
     socket.on('error', this.#onError);
@@ -132,24 +154,45 @@ export class Connection<In, Out> extends EventEmitter<ConnectionEvents<In>> impl
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     if (this.#outbox.length === 0 || this.#socket.destroyed) return;
-    const data = this.#outbox.length === 1 ? (this.#outbox[0] as Buffer) : Buffer.concat(this.#outbox, this.#outboxBytes);
+    if (this.#sealer !== undefined) {
+      const records = this.#sealer.seal(this.#outbox);
+      if (records.length > 1) this.#socket.cork();
+      for (const record of records) this.#socket.write(record, this.#onWritten);
+      if (records.length > 1) this.#socket.uncork();
+    } else {
+      this.#socket.write(this.#outbox.length === 1 ? (this.#outbox[0] as Buffer) : Buffer.concat(this.#outbox, this.#outboxBytes), this.#onWritten);
+    }
     this.#outbox = [];
     this.#outboxBytes = 0;
-    this.#socket.write(data);
     if (this.#socket.writableLength > this.#maxOutputBytes) {
       this.destroy(new ProtocolError('slow_consumer', `The peer left more than ${this.#maxOutputBytes} bytes unread`));
     }
   };
 
+  readonly #onWritten = (): void => {
+    this.#writesCompleted++;
+  };
+
   readonly #onData = (chunk: Buffer): void => {
     if (this.#socket.destroyed) return;
-    this.#receivedSinceTick = true;
-    const error = this.#decoder.push(chunk, this.#onFrame);
+    this.#bytesSinceTick += chunk.length;
+    const error = this.#decoder.push(chunk, this.#opener === undefined ? this.#onFrame : this.#onRecord);
     if (error !== undefined) this.destroy(error);
+  };
+
+  readonly #onRecord = (payload: Buffer): boolean => {
+    if (this.#socket.destroyed) return false;
+    const error = (this.#opener as RecordOpener).open(payload, this.#onFrame);
+    if (error !== undefined) {
+      this.destroy(error);
+      return false;
+    }
+    return !this.#socket.destroyed;
   };
 
   readonly #onFrame = (payload: Buffer): boolean => {
     if (this.#socket.destroyed) return false;
+    this.#receivedSinceTick = true;
     const decoded = decodePayload(payload);
     const message = decoded instanceof ProtocolError ? decoded : this.#validate(decoded);
     if (message instanceof ProtocolError) {
@@ -168,12 +211,19 @@ export class Connection<In, Out> extends EventEmitter<ConnectionEvents<In>> impl
   };
 
   readonly #onHeartbeat = (): void => {
-    if (this.#receivedSinceTick) this.#silentTicks = 0;
+    if (this.#receivedSinceTick || this.#bytesSinceTick >= MIN_PROGRESS_BYTES) this.#silentTicks = 0;
     else if (++this.#silentTicks >= MISSED_HEARTBEATS) {
       this.destroy(new ProtocolError('heartbeat_timeout', `No frame from ${this.remoteAddress} for ${MISSED_HEARTBEATS} heartbeat intervals`));
       return;
     }
     this.#receivedSinceTick = false;
+    this.#bytesSinceTick = 0;
+    if (this.#socket.writableLength === 0 || this.#writesCompleted !== this.#writesCompletedAtTick) this.#stalledTicks = 0;
+    else if (++this.#stalledTicks >= STALLED_OUTPUT_HEARTBEATS) {
+      this.destroy(new ProtocolError('slow_consumer', `${this.remoteAddress} accepted none of our output for ${STALLED_OUTPUT_HEARTBEATS} heartbeat intervals`));
+      return;
+    }
+    this.#writesCompletedAtTick = this.#writesCompleted;
     if (!this.#sentSinceTick && !this.#closed) this.#enqueue(PING_FRAME);
     this.#sentSinceTick = false;
   };

@@ -4,6 +4,7 @@ import { InvalidArgumentError, describeValue } from '../core/errors.js';
 import { checkKeyBytes, newNonce, peerProof, proofMatches, serverProof, type Transcript } from './auth.js';
 import { Connection, newConnectionId } from './connection.js';
 import { AuthError, ConnectError, ProtocolError } from './errors.js';
+import { deriveSessionKeys } from './session.js';
 import { formatAddress, readHandshakeFrame, writeHandshakeFrame } from './handshake.js';
 import { SUPPORTED_VERSIONS, type Auth, type ClientMessage, type ManagerToClient, type ManagerToWorker, type Role, type WorkerMessage } from './messages.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES } from './server.js';
@@ -89,6 +90,7 @@ export async function dial(options: DialOptions): Promise<ManagerConnection> {
         validate: (role === 'client' ? validateManagerToClient : validateManagerToWorker) as (v: unknown) => ManagerToClient | ManagerToWorker | ProtocolError,
         maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
         heartbeatMs: welcome.message.heartbeatMs,
+        session: key !== undefined && options.tls === undefined ? deriveSessionKeys(key, transcript, 'peer') : undefined,
       },
       welcome.leftover,
     );

@@ -14,7 +14,9 @@ export type ProtocolErrorReason =
   | 'heartbeat_timeout'
   | 'slow_consumer'
   | 'closed_during_handshake'
-  | 'too_many_handshakes';
+  | 'too_many_handshakes'
+  | 'bad_record_mac'
+  | 'stalled';
 
 /** The peer broke the protocol (or went silent); the connection is closed. */
 export class ProtocolError extends SluiceError {

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { decodePayload, encodeFrame } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { FrameDecoder } from './framing.js';
+import { splitAt } from './raw-peer.test-helpers.js';
 
 const messages = [
   { type: 'submit', id: 'a', name: 'resize', args: { width: 300 }, priority: 5 },
@@ -26,17 +27,6 @@ function feed(chunks: Buffer[], max = 1024 * 1024): { decoded: unknown[]; error:
   return { decoded, error: undefined };
 }
 
-function splitAt(buffer: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buffer.length + 1)))].sort((a, b) => a - b);
-  const parts: Buffer[] = [];
-  let last = 0;
-  for (const p of points) {
-    parts.push(buffer.subarray(last, p));
-    last = p;
-  }
-  parts.push(buffer.subarray(last));
-  return parts;
-}
 
 describe('FrameDecoder', () => {
   it('decodes a stream fed one byte at a time exactly like the whole', () => {

@@ -54,7 +54,7 @@ export class FrameDecoder {
         const head = this.#chunks.length === 1 || (this.#chunks[0] as Buffer).length >= FRAME_HEADER_BYTES
           ? (this.#chunks[0] as Buffer)
           : Buffer.concat(this.#chunks, Math.min(this.#buffered, 16));
-        const error = this.#check(head.readUInt32BE(0));
+        const error = checkLength(head.readUInt32BE(0), this.#maxFrameBytes);
         if (error !== undefined) return error;
         this.#needed = FRAME_HEADER_BYTES + head.readUInt32BE(0);
       }
@@ -64,17 +64,9 @@ export class FrameDecoder {
       this.#buffered = 0;
       this.#needed = 0;
     }
-    let offset = 0;
+    const { offset, error } = scanFrames(buffer, this.#maxFrameBytes, onFrame);
+    if (error !== undefined) return error;
     const end = buffer.length;
-    while (end - offset >= FRAME_HEADER_BYTES) {
-      const length = buffer.readUInt32BE(offset);
-      const error = this.#check(length);
-      if (error !== undefined) return error;
-      if (end - offset - FRAME_HEADER_BYTES < length) break;
-      const start = offset + FRAME_HEADER_BYTES;
-      offset = start + length;
-      if (onFrame(buffer.subarray(start, offset)) === false) break;
-    }
     if (offset < end) {
       const rest = buffer.subarray(offset);
       this.#chunks = [rest];
@@ -82,14 +74,6 @@ export class FrameDecoder {
       // Re-read (and re-check) the header on the next push; it may have stopped early.
       this.#needed = 0;
     }
-    return undefined;
-  }
-
-  #check(length: number): ProtocolError | undefined {
-    if (length > this.#maxFrameBytes) {
-      return new ProtocolError('frame_too_large', `Frame of ${length} bytes exceeds the limit of ${this.#maxFrameBytes} bytes`);
-    }
-    if (length === 0) return new ProtocolError('malformed_frame', 'Zero-length frame: every frame carries one message');
     return undefined;
   }
 
@@ -102,6 +86,32 @@ export class FrameDecoder {
     this.#needed = 0;
     return rest;
   }
+}
+
+function checkLength(length: number, maxFrameBytes: number): ProtocolError | undefined {
+  if (length > maxFrameBytes) return new ProtocolError('frame_too_large', `Frame of ${length} bytes exceeds the limit of ${maxFrameBytes} bytes`);
+  if (length === 0) return new ProtocolError('malformed_frame', 'Zero-length frame: every frame carries one message');
+  return undefined;
+}
+
+/**
+ * Calls `onFrame` with each whole frame at the start of `buffer` (views into it), checking every
+ * header before its payload. Stops at an incomplete frame, at a bad header (returned as `error`)
+ * or when `onFrame` returns false; `offset` is where it stopped.
+ */
+export function scanFrames(buffer: Buffer, maxFrameBytes: number, onFrame: (payload: Buffer) => boolean | void): { offset: number; error: ProtocolError | undefined } {
+  let offset = 0;
+  const end = buffer.length;
+  while (end - offset >= FRAME_HEADER_BYTES) {
+    const length = buffer.readUInt32BE(offset);
+    const error = checkLength(length, maxFrameBytes);
+    if (error !== undefined) return { offset, error };
+    if (end - offset - FRAME_HEADER_BYTES < length) break;
+    const start = offset + FRAME_HEADER_BYTES;
+    offset = start + length;
+    if (onFrame(buffer.subarray(start, offset)) === false) break;
+  }
+  return { offset, error: undefined };
 }
 
 /** Prefixes `payload` with its length. */

@@ -2,21 +2,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { connect as connectTcp, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { peerProof, serverProof, parseKey, generateKey, type Transcript } from './auth.js';
-import { decodePayload, encodeFrame } from './codec.js';
+import { encodeFrame } from './codec.js';
 import { dial } from './dial.js';
 import { AuthError, ProtocolError } from './errors.js';
-import { FrameDecoder } from './framing.js';
 import type { Hello, Welcome } from './messages.js';
+import { RawPeer } from './raw-peer.test-helpers.js';
 import { createServer, type ProtocolServer, type ServerConnection } from './server.js';
 
 const key = randomBytes(32);
 const servers: ProtocolServer[] = [];
 after(async () => Promise.all(servers.map((s) => s.close())));
 
-async function startServer(options: { key?: Buffer; handshakeTimeoutMs?: number; maxHandshakes?: number } = {}) {
+async function startServer(options: { key?: Buffer; handshakeTimeoutMs?: number; maxHandshakes?: number; maxFailuresPerAddress?: number } = {}) {
   const accepted: ServerConnection[] = [];
   const failures: string[] = [];
   const server = createServer({ host: '127.0.0.1', port: 0, managerId: 'test', ...options }, (c) => {
@@ -29,40 +28,6 @@ async function startServer(options: { key?: Buffer; handshakeTimeoutMs?: number;
   servers.push(server);
   const { port } = await server.listen();
   return { server, port, accepted, failures };
-}
-
-/** A raw TCP peer that reads frames as they come, for crafting handshakes by hand. */
-class RawPeer {
-  readonly socket: Socket;
-  readonly frames: unknown[] = [];
-  readonly bytes: Buffer[] = [];
-  readonly closed: Promise<unknown>;
-  readonly #decoder = new FrameDecoder(1 << 20);
-  #waiters: (() => void)[] = [];
-  constructor(port: number) {
-    this.socket = connectTcp({ host: '127.0.0.1', port });
-    this.socket.on('error', () => {});
-    this.closed = once(this.socket, 'close');
-    this.socket.on('data', (chunk: Buffer) => {
-      this.bytes.push(chunk);
-      this.#decoder.push(chunk, (p) => void this.frames.push(decodePayload(p)));
-      for (const w of this.#waiters.splice(0)) w();
-    });
-  }
-  async frame(index: number, timeoutMs = 2_000): Promise<unknown> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length <= index) {
-      if (Date.now() > deadline) throw new Error('no frame');
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-    return this.frames[index];
-  }
-  send(message: unknown): void {
-    this.socket.write(encodeFrame(message));
-  }
 }
 
 function authFor(hello: Hello, options: { key?: Buffer; role?: 'client' | 'worker'; version?: number; versions?: number[]; nonce?: Buffer } = {}) {
@@ -200,6 +165,28 @@ describe('handshake', () => {
     assert.equal(third.frames.length, 0, 'not even a hello');
     assert.match(failures.at(-1) ?? '', /too many handshakes/);
     for (const p of peers) p.socket.destroy();
+  });
+
+  it('counts failed handshakes and refuses an address past its limit, unread, while others connect', async () => {
+    const { server, port, failures } = await startServer({ key, maxFailuresPerAddress: 3 });
+    const refused: string[] = [];
+    server.on('addressRefused', (r) => refused.push(r.address));
+    for (let i = 0; i < 3; i++) {
+      const peer = new RawPeer(port, '127.0.0.2');
+      await peer.frame(0);
+      peer.send({ type: 'auth', version: 1, role: 'client', nonce: randomBytes(32), mac: randomBytes(32) });
+      await peer.closed;
+    }
+    assert.equal(server.failedHandshakes, 3);
+    assert.deepEqual(refused, ['127.0.0.2']);
+    const blocked = new RawPeer(port, '127.0.0.2');
+    await blocked.closed;
+    assert.equal(Buffer.concat(blocked.bytes).length, 0, 'not even a hello');
+    assert.equal(server.refusedConnections, 1);
+    assert.equal(failures.length, 3, 'a refusal is not reported as another failure');
+    const other = new RawPeer(port, '127.0.0.3');
+    await other.authenticate(key);
+    other.socket.destroy();
   });
 
   it('refuses to listen off loopback without a key, and keys shorter than 32 bytes', async () => {

@@ -6,6 +6,8 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { checkKeyBytes, newNonce, peerProof, proofMatches, serverProof, type Transcript } from './auth.js';
 import { Connection, newConnectionId } from './connection.js';
 import { ProtocolError } from './errors.js';
+import { DEFAULT_FAILURE_WINDOW_MS, DEFAULT_MAX_FAILURES_PER_ADDRESS, FailureLimiter } from './failure-limiter.js';
+import { deriveSessionKeys } from './session.js';
 import { formatAddress, readHandshakeFrame, writeHandshakeFrame } from './handshake.js';
 import { SUPPORTED_VERSIONS, type ClientMessage, type Hello, type ManagerToClient, type ManagerToWorker, type Welcome, type WorkerMessage } from './messages.js';
 import { validateAuth, validateClientMessage, validateWorkerMessage } from './validate.js';
@@ -28,6 +30,15 @@ export interface ServerOptions {
   heartbeatMs?: number;
   maxFrameBytes?: number;
   maxHandshakes?: number;
+  /**
+   * Failed handshakes one address (IP) may cause per `failureWindowMs`; past it the address is
+   * refused, unread, until its window ends. 0 turns the limit off. @default 30
+   */
+  maxFailuresPerAddress?: number;
+  /** @default 60000 */
+  failureWindowMs?: number;
+  /** Output a peer may leave unread before it is closed as a slow consumer. @default 64 MiB */
+  maxOutputBytes?: number;
   /** Sent in every welcome; names this server in the peers' logs. @default a random UUID */
   managerId?: string | undefined;
 }
@@ -40,6 +51,8 @@ export interface HandshakeFailure {
 export interface ProtocolServerEvents {
   /** A peer did not complete the handshake: wrong key, timeout, garbage, wrong version. */
   handshakeFailed: [failure: HandshakeFailure];
+  /** An address reached its failure limit; its connections are refused for the rest of the window. */
+  addressRefused: [refusal: { address: string; failures: number; windowMs: number }];
 }
 
 export interface ProtocolServer extends EventEmitter<ProtocolServerEvents> {
@@ -49,6 +62,8 @@ export interface ProtocolServer extends EventEmitter<ProtocolServerEvents> {
   close(): Promise<void>;
   /** Handshakes failed since start. */
   readonly failedHandshakes: number;
+  /** Connections closed unread because their address was over its failure limit. */
+  readonly refusedConnections: number;
 }
 
 export function isLoopback(host: string): boolean {
@@ -74,8 +89,10 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #managerId: string;
+  readonly #limiter: FailureLimiter;
   #handshakes = 0;
   #failedHandshakes = 0;
+  #refusedConnections = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options: ServerOptions, onConnection: (connection: ServerConnection) => void) {
@@ -90,12 +107,23 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
         { cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? {} : { ca: tls.ca, requestCert: true, rejectUnauthorized: true }), pauseOnConnect: true, noDelay: true, handshakeTimeout: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS },
         (socket) => this.#accept(socket),
       );
+    this.#limiter = new FailureLimiter(options.maxFailuresPerAddress ?? DEFAULT_MAX_FAILURES_PER_ADDRESS, options.failureWindowMs ?? DEFAULT_FAILURE_WINDOW_MS, () => performance.now());
+    // Before anything else, TLS included, touches the socket.
+    this.#server.prependListener('connection', (socket: Socket) => {
+      if (!this.#limiter.isRefused(socket.remoteAddress ?? '')) return;
+      this.#refusedConnections++;
+      socket.destroy();
+    });
     // A TLS handshake failure is a failed handshake too; it must not become an unhandled error.
     this.#server.on('tlsClientError', (error: Error, socket: Socket) => this.#failed(socket, `tls: ${error.message}`));
   }
 
   get failedHandshakes(): number {
     return this.#failedHandshakes;
+  }
+
+  get refusedConnections(): number {
+    return this.#refusedConnections;
   }
 
   listen(): Promise<{ host: string; port: number }> {
@@ -125,7 +153,7 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
   }
 
   #accept(socket: Socket): void {
-    if (this.#closing !== undefined) {
+    if (this.#closing !== undefined || socket.destroyed) {
       socket.destroy();
       return;
     }
@@ -133,7 +161,8 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
     socket.on('error', () => {}); // reported through 'close' by the Connection or the handshake
     const maxHandshakes = this.#options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES;
     if (this.#handshakes >= maxHandshakes) {
-      this.#failed(socket, `too many handshakes in progress (${maxHandshakes})`);
+      // Our load, not this peer's fault: not held against its address.
+      this.#failed(socket, `too many handshakes in progress (${maxHandshakes})`, false);
       return;
     }
     this.#sockets.add(socket);
@@ -188,15 +217,27 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
         validate: auth.role === 'client' ? validateClientMessage : validateWorkerMessage,
         maxFrameBytes: o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
         heartbeatMs,
+        // TLS authenticates the stream itself; without TLS our records do.
+        session: key !== undefined && o.tls === undefined ? deriveSessionKeys(key, transcript, 'server') : undefined,
+        ...(o.maxOutputBytes === undefined ? {} : { maxOutputBytes: o.maxOutputBytes }),
       },
       frame.leftover,
     );
   }
 
-  #failed(socket: Socket, reason: string): void {
+  #failed(socket: Socket, reason: string, countAgainstAddress = true): void {
     this.#failedHandshakes++;
     const remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
     socket.destroy();
-    if (this.#closing === undefined) this.emit('handshakeFailed', { remoteAddress, reason });
+    const address = socket.remoteAddress ?? '';
+    // Once an address is refused, its stragglers are not reported one by one.
+    if (this.#closing !== undefined || this.#limiter.isRefused(address)) return;
+    this.emit('handshakeFailed', { remoteAddress, reason });
+    if (!countAgainstAddress) return;
+    this.#limiter.recordFailure(address);
+    if (this.#limiter.isRefused(address)) {
+      const limit = this.#options.maxFailuresPerAddress ?? DEFAULT_MAX_FAILURES_PER_ADDRESS;
+      this.emit('addressRefused', { address, failures: limit, windowMs: this.#options.failureWindowMs ?? DEFAULT_FAILURE_WINDOW_MS });
+    }
   }
 }

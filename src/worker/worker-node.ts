@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dial } from '../protocol/index.js';
+import { MAX_NESTING, nestsDeeperThan } from '../protocol/codec.js';
 import type { PeerLink } from '../protocol/link.js';
 import type { Dispatch, ManagerToClient, ManagerToWorker, Outcome, WorkerMessage } from '../protocol/messages.js';
 import { createTaskPool } from './pool/task-pool.js';
@@ -223,7 +224,12 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
   #sendOutcome(link: ManagerLink, token: number, result: ExecutionResult): void {
     let outcome: Outcome;
     switch (result.status) {
-      case 'completed': outcome = { type: 'outcome', token, status: 'completed', result: result.result }; break;
+      case 'completed':
+        // The outcome is one level around the result; the manager refuses deeper frames.
+        outcome = nestsDeeperThan(result.result, MAX_NESTING - 1)
+          ? { type: 'outcome', token, status: 'failed', error: { name: 'ResultEncodeError', message: `The task result nests deeper than ${MAX_NESTING - 1} levels of objects and arrays` } }
+          : { type: 'outcome', token, status: 'completed', result: result.result };
+        break;
       case 'failed': outcome = { type: 'outcome', token, status: 'failed', error: result.error }; break;
       case 'crashed': outcome = { type: 'outcome', token, status: 'crashed', error: result.error }; break;
       default:

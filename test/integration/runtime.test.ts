@@ -14,6 +14,7 @@ type Tasks = {
   echo: (args: unknown) => Promise<unknown>;
   sleep: (args: { ms: number }) => Promise<{ slept: number; pid: number; attempt: number }>;
   boom: (args: { message?: string }) => Promise<never>;
+  deep: (args: { depth: number }) => Promise<unknown>;
 };
 type tasks = Tasks;
 
@@ -71,6 +72,17 @@ describe('manager with two worker nodes (separate processes)', () => {
       assert.equal(error.remoteMessage, 'bad input');
       return true;
     });
+  });
+
+  it('keeps values nesting past the wire limit off the wire: arguments refused, such a result failed', async () => {
+    const c = await client();
+    let tooDeep: unknown = 0;
+    for (let i = 0; i < 64; i++) tooDeep = [tooDeep];
+    await assert.rejects(c.run('echo', tooDeep), (error: Error & { code?: string }) => error.code === 'invalid_argument' && /at most 63 levels/.test(error.message));
+    await assert.rejects(c.run('deep', { depth: 64 }), (error: Error & { remoteName?: string }) => error.remoteName === 'ResultEncodeError');
+    const deepest = (await c.run('deep', { depth: 63 })) as unknown[];
+    assert.equal(JSON.stringify(deepest).length, 63 * 2 + 1);
+    assert.deepEqual(await c.run('echo', 'still connected'), 'still connected');
   });
 
   it('dispatches higher priorities first, FIFO within a priority', async () => {

@@ -1,5 +1,5 @@
 import { startManager, type Manager } from '../../manager/manager.js';
-import { DEFAULT_MANAGER_PORT, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_QUEUE, type ManagerOptions } from '../../manager/options.js';
+import { DEFAULT_MANAGER_PORT, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_HANDSHAKE_FAILURES, DEFAULT_MAX_QUEUE, type ManagerOptions } from '../../manager/options.js';
 import type { Logger } from '../../core/logger.js';
 import { UsageError, helpFlag, integerFlag, keyFlags, keyFromFlags, logFlags, parseFlags, stringFlag, tlsFromFlags, type FlagSpec, type FlagValues } from '../flags.js';
 import { createCliLogger } from '../logger.js';
@@ -13,6 +13,7 @@ export const managerFlags: FlagSpec = {
   'max-latency': { type: 'string' },
   'max-attempts': { type: 'string' },
   'heartbeat': { type: 'string' },
+  'max-handshake-failures': { type: 'string' },
   ...keyFlags,
 };
 
@@ -25,7 +26,10 @@ export const managerFlagsHelp = `  --host HOST            address to listen on (
   --max-queue N          hard cap on queued tasks (default ${DEFAULT_MAX_QUEUE})
   --max-latency MS       target queueing latency: admit only what can start within MS
   --max-attempts N       executions per task when workers are lost (default ${DEFAULT_MAX_ATTEMPTS})
-  --heartbeat MS         keep-alive interval; 3 missed = peer gone (default 1000)`;
+  --heartbeat MS         keep-alive interval; 3 missed = peer gone (default 1000)
+  --max-handshake-failures N
+                         failed handshakes per IP per minute before it is refused
+                         for the rest of the minute (default ${DEFAULT_MAX_HANDSHAKE_FAILURES}; 0 = no limit)`;
 
 export const managerUsage = `Usage: sluice manager [options]
 
@@ -52,6 +56,7 @@ export async function managerOptionsFromFlags(values: FlagValues, logger: Logger
     maxLatencyMs: integerFlag(values, 'max-latency', 1, 3_600_000),
     maxAttempts: integerFlag(values, 'max-attempts', 1, 100),
     heartbeatMs: integerFlag(values, 'heartbeat', 50, 60_000),
+    maxHandshakeFailures: integerFlag(values, 'max-handshake-failures', 0, 1_000_000),
     logger,
   };
 }

@@ -1,5 +1,6 @@
 // Entry point of the benchmark's child processes, one role each, talking to the orchestrator over
-// IPC:  worker SYSTEM ENDPOINT CONFIG   |   load SYSTEM ENDPOINT CONFIG PLAN   |   sluice-manager MS
+// IPC:  worker SYSTEM ENDPOINT CONFIG   |   load SYSTEM ENDPOINT CONFIG PLAN   |   sluice-manager MS  |  echo-server
+import { serveEcho } from './raw-limits.js';
 import { runClosedLoop, runOpenLoop, type LoadPlan } from './load.js';
 import { serveManager } from './sluice-system.js';
 import { systemNamed } from './systems.js';
@@ -11,7 +12,9 @@ const json = <T>(i: number): T => JSON.parse(args[i]!) as T;
 // The orchestrator ends these processes; losing it (IPC closed) ends them too.
 process.on('disconnect', () => process.exit(0));
 
-if (role === 'sluice-manager') {
+if (role === 'echo-server') {
+  await serveEcho();
+} else if (role === 'sluice-manager') {
   await serveManager(Number(args[0]));
 } else if (role === 'worker') {
   await systemNamed(args[0]!).startWorker(json<Endpoint>(1), json<RunConfig>(2));
@@ -25,5 +28,5 @@ if (role === 'sluice-manager') {
   await Promise.race([producer.close(), new Promise((r) => setTimeout(r, 2_000))]);
   process.exit(0);
 } else {
-  throw new Error(`Expected a role (worker, load, sluice-manager), got ${JSON.stringify(role)}`);
+  throw new Error(`Expected a role (worker, load, sluice-manager, echo-server), got ${JSON.stringify(role)}`);
 }

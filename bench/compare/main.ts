@@ -4,6 +4,7 @@
 // limits measured in the same run (see quick.ts).
 // Flags: --quick (--record: store its ratios as the baseline), --reps N (default 3), --systems a,b
 // (names as in the report), --report-only (rebuild REPORT.md and charts from results.json).
+// BENCH_COMMIT names the commit measured when the run is not in a git checkout.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -56,7 +57,7 @@ async function full(reps: number, only: string[] | undefined): Promise<void> {
   const gateway = await measureGateway({ rounds: reps, seconds: 5, scenarios: 'gateway,queue-full' }).catch((error: unknown) => String(error));
   const data: RunData = {
     startedAt, finishedAt: new Date().toISOString(), machine,
-    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+    commit: process.env['BENCH_COMMIT'] ?? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
     versions, skipped, scenarios: list, measurements, echoPerSecond, gateway,
   };
   mkdirSync(RESULTS, { recursive: true });

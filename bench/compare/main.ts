@@ -10,11 +10,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { measureEcho, measureGateway } from './raw-limits.js';
+import { measureEcho, measureGateway, measureSlotCeiling } from './raw-limits.js';
 import { runQuick } from './quick.js';
 import { buildReport, type RunData } from './report.js';
 import { measure } from './run-one.js';
-import { scenarios } from './scenarios.js';
+import { SLOTS, scenarios } from './scenarios.js';
 import { ServerUnreachableError } from './system.js';
 import { SYSTEMS } from './systems.js';
 
@@ -38,8 +38,10 @@ async function full(reps: number, only: string[] | undefined): Promise<void> {
   const list = scenarios({ quick: false });
   const measurements: RunData['measurements'] = {};
   const echoPerSecond: number[] = [];
+  const slotCeilingPerSecond: number[] = [];
   for (let rep = 1; rep <= reps; rep++) {
     echoPerSecond.push(await measureEcho(5));
+    slotCeilingPerSecond.push(await measureSlotCeiling(SLOTS, 3));
     for (const scenario of list) {
       for (const system of present) {
         process.stderr.write(`${new Date().toISOString().slice(11, 19)} rep ${rep}/${reps} ${scenario.id} ${system.name}\n`);
@@ -58,7 +60,7 @@ async function full(reps: number, only: string[] | undefined): Promise<void> {
   const data: RunData = {
     startedAt, finishedAt: new Date().toISOString(), machine,
     commit: process.env['BENCH_COMMIT'] ?? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
-    versions, skipped, scenarios: list, measurements, echoPerSecond, gateway,
+    versions, skipped, scenarios: list, measurements, echoPerSecond, slotCeilingPerSecond, gateway,
   };
   mkdirSync(RESULTS, { recursive: true });
   // The raw data first: a report can be rebuilt from it (--report-only) without measuring again.

@@ -1,14 +1,15 @@
 // The raw limits the throughput figures are read against, measured in the same run: a msgpack
 // echo over one TCP connection (length-prefixed frames, server in its own process) and a bare
 // node:http server (through bench/gateway.ts, with autocannon).
-import { spawn, fork } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pack, unpack } from 'msgpackr';
+import { child, end, message } from './children.js';
+import { runTask } from './system.js';
 
-const ROLES = fileURLToPath(new URL('./roles.js', import.meta.url));
 const GATEWAY_BENCH = fileURLToPath(new URL('../gateway.js', import.meta.url));
 /** A message the size and shape of a task submission. */
 const MESSAGE = { type: 'submit', id: '6f1c0a52-3f4e-4d8a-9a51-0c1d2e3f4a5b', name: 'noop', args: null, priority: 5 };
@@ -49,9 +50,9 @@ export async function serveEcho(): Promise<void> {
 
 /** Messages/s echoed with `window` in flight for `seconds`. */
 export async function measureEcho(seconds: number, window = 500): Promise<number> {
-  const server = fork(ROLES, ['echo-server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const server = child(['echo-server']);
   try {
-    const [{ port }] = await once(server, 'message') as [{ port: number }];
+    const { port } = await message<{ port: number }>(server, (m) => typeof m === 'object' && m !== null && 'port' in m);
     const socket = connect({ host: '127.0.0.1', port });
     socket.setNoDelay(true);
     await once(socket, 'connect');
@@ -70,7 +71,7 @@ export async function measureEcho(seconds: number, window = 500): Promise<number
     socket.destroy();
     return rate;
   } finally {
-    server.kill('SIGKILL');
+    await end(server);
   }
 }
 
@@ -88,4 +89,22 @@ export async function measureGateway(env: { rounds: number; seconds: number; sce
   const last = output.trim().split('\n').at(-1) ?? '';
   if (code !== 0 || !last.startsWith('{')) throw new Error(`bench/gateway exited with ${code}; last line: ${last}`);
   return (JSON.parse(last) as { results: GatewayRow[] }).results;
+}
+
+/**
+ * The most 10 slots of the 10 ms task can complete per second with no queue at all: slots that
+ * restart their task the moment it ends. A timer of 10 ms takes a little longer than 10 ms, so
+ * this sits below the nominal 1,000/s; it is the ceiling no system's goodput can pass.
+ */
+export async function measureSlotCeiling(slots: number, seconds: number): Promise<number> {
+  let completed = 0;
+  const until = performance.now() + seconds * 1_000;
+  const slot = async (): Promise<void> => {
+    while (performance.now() < until) {
+      await runTask('wait10');
+      completed++;
+    }
+  };
+  await Promise.all(Array.from({ length: slots }, slot));
+  return completed / seconds;
 }

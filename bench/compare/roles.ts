@@ -11,6 +11,8 @@ const json = <T>(i: number): T => JSON.parse(args[i]!) as T;
 
 // The orchestrator ends these processes; losing it (IPC closed) ends them too.
 process.on('disconnect', () => process.exit(0));
+// A clean exit on SIGTERM lets `--cpu-prof` (BENCH_CPU_PROF) write its profile.
+process.on('SIGTERM', () => process.exit(0));
 
 if (role === 'echo-server') {
   await serveEcho();

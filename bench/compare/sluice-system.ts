@@ -1,14 +1,13 @@
 // sluice: a manager (its own process, --max-latency and the default --max-queue) and one worker
 // node with all the slots, started through the library exactly as the CLI starts them.
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BusyError, connect, startManager, startWorker } from '../../src/index.js';
 import { rssMiB } from './proc.js';
+import { child as fork, end, message } from './children.js';
 import type { Deployment, Endpoint, Producer, RunConfig, System } from './system.js';
 
-const ROLES = fileURLToPath(new URL('./roles.js', import.meta.url));
 const TASKS = fileURLToPath(new URL('../../../bench/fixtures/compare-tasks.js', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -28,16 +27,13 @@ export const sluice: System = {
   version: async () => VERSION,
 
   async setUp(config: RunConfig): Promise<Deployment> {
-    const child = fork(ROLES, ['sluice-manager', String(config.maxLatencyMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const [{ port }] = await once(child, 'message') as [{ port: number }];
+    const child = fork(['sluice-manager', String(config.maxLatencyMs)]);
+    const { port } = await message<{ port: number }>(child, (m) => typeof m === 'object' && m !== null && 'port' in m);
     return {
       endpoint: { port, pid: child.pid! },
       ready: async () => (await ask(child)).slots >= config.slots,
       sample: async () => ({ depth: (await ask(child)).queued, rssMiB: rssMiB(child.pid!) }),
-      async tearDown() {
-        child.kill('SIGKILL');
-        if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
-      },
+      tearDown: () => end(child),
     };
   },
 

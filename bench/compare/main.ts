@@ -56,7 +56,7 @@ async function full(reps: number, only: string[] | undefined): Promise<void> {
     }
   }
   process.stderr.write('gateway (bench/gateway.ts)\n');
-  const gateway = await measureGateway({ rounds: reps, seconds: 5, scenarios: 'gateway,queue-full' }).catch((error: unknown) => String(error));
+  const gateway = await measureGateway({ rounds: reps, seconds: 5, scenarios: 'gateway,gateway-none,queue-full' }).catch((error: unknown) => String(error));
   const data: RunData = {
     startedAt, finishedAt: new Date().toISOString(), machine,
     commit: process.env['BENCH_COMMIT'] ?? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),

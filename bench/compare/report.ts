@@ -101,6 +101,8 @@ export function buildReport(data: RunData): Report {
     out.push(table(['system', 'tasks/s', 'vs sluice'], [
       ...systems.map((s) => [s, fmtSpread(throughput(s)), ratio(throughput(s).median, throughput('sluice').median)]),
       ['msgpack TCP echo (raw limit, messages/s)', fmtSpread(echo), ratio(echo.median, throughput('sluice').median)],
+      ...(typeof data.gateway === 'string' ? [] : data.gateway.filter((r) => r.scenario === 'bare').map((r) =>
+        ['bare node:http (raw limit, requests/s; see 5.)', `${fmt(r['req/s'])} (${r['min–max']})`, ratio(r['req/s'], throughput('sluice').median)])),
     ]), '');
   }
   if (ids.has('light')) {

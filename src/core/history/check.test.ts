@@ -21,6 +21,7 @@ describe('checkHistory', () => {
     assert.equal(verdict.accepted, 2);
     assert.equal(verdict.answered, 2);
     assert.deepEqual(verdict.outcomes, { completed: 2 });
+    assert.deepEqual(verdict.outcomesByTask, { work: { completed: 2 } });
     assert.equal(verdict.executions, 2);
     assert.equal(verdict.extraExecutions.count, 0);
     assert.deepEqual(verdict.executionsPerTask, { work: 1 });

@@ -19,6 +19,8 @@ export interface Verdict {
   accepted: number;
   answered: number;
   outcomes: Record<string, number>;
+  /** Answers by task name, then outcome. */
+  outcomesByTask: Record<string, Record<string, number>>;
   /** Accepted, with no answer by deadline + lostGraceMs (or none at all). */
   lost: { count: number; ids: string[] };
   /** Answered more than once by the manager. */
@@ -84,6 +86,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   }
 
   const outcomes: Record<string, number> = {};
+  const outcomesByTask: Record<string, Record<string, number>> = {};
   const lost: string[] = [];
   const duplicates = new Set<string>();
   let answered = 0;
@@ -96,6 +99,8 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     }
     answered++;
     outcomes[first.outcome] = (outcomes[first.outcome] ?? 0) + 1;
+    const byOutcome = (outcomesByTask[submit.name] ??= {});
+    byOutcome[first.outcome] = (byOutcome[first.outcome] ?? 0) + 1;
     if (list!.length > 1) duplicates.add(id);
   }
   const unexpectedAnswers = new Set<string>();
@@ -179,6 +184,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     accepted: submits.size,
     answered,
     outcomes,
+    outcomesByTask,
     lost: { count: lost.length, ids: lost.slice(0, sample) },
     duplicateAnswers: { count: duplicates.size, ids: [...duplicates].slice(0, sample) },
     unexpectedAnswers: { count: unexpectedAnswers.size, ids: [...unexpectedAnswers].slice(0, sample) },

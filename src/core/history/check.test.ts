@@ -116,6 +116,20 @@ describe('checkHistory', () => {
     assert.equal(verdict.redispatch.pause.p99, 1_080);
   });
 
+  it('explains an attempt a paused node started on resuming, after the task was answered elsewhere', () => {
+    const verdict = checkHistory([
+      submit('a', 0),
+      { ev: 'fault', at: 10, kind: 'pause', target: 'node', node: 'n10', pid: 10 },
+      start('a', 1_000, 2, 20, 2), end('a', 1_040, 2, 20, 'completed', true, 2), answer('a', 1_041),
+      { ev: 'fault', at: 2_000, kind: 'resume', target: 'node', node: 'n10', pid: 10 },
+      start('a', 2_001, 1, 10), end('a', 2_004, 1, 10, 'aborted', false),
+    ]);
+    assert.equal(verdict.ok, true);
+    assert.equal(verdict.extraExecutions.explained, 1);
+    const unpaused = checkHistory([submit('a', 0), start('a', 1_000, 2, 20), end('a', 1_040, 2, 20), answer('a', 1_041), start('a', 2_001, 1, 10), end('a', 2_004, 1, 10)]);
+    assert.equal(unpaused.extraExecutions.unexplained, 1);
+  });
+
   it('explains a re-execution after a manager restart even when the first attempt ended just before it', () => {
     const verdict = checkHistory([
       submit('a', 0), start('a', 1, 1, 10), end('a', 5, 1, 10),

@@ -113,10 +113,19 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     else lateAnswers++;
   }
 
+  // A paused node reads the dispatches that reached it while stopped only once resumed: an attempt
+  // starting then was sent during the fault, so the fault touches it too.
+  const resumes = new Map<FaultEvent, number>();
+  for (const fault of faults) {
+    if (fault.kind !== 'pause') continue;
+    const resume = faults.find((f) => f.kind === 'resume' && f.pid === fault.pid && f.at >= fault.at);
+    resumes.set(fault, resume === undefined ? Infinity : resume.at);
+  }
   const touchedBy = (attempt: Attempt): FaultEvent | undefined => {
     const { start, end } = attempt;
     const until = end === undefined ? Infinity : end.at + slackMs;
-    return faults.find((f) => isInterruption(f) && (f.target === 'manager' || f.pid === start.pid) && f.at >= start.at && f.at <= until);
+    return faults.find((f) => isInterruption(f) && (f.target === 'manager' || f.pid === start.pid)
+      && f.at <= until && (f.at >= start.at || (f.kind === 'pause' && start.at <= resumes.get(f)! + slackMs)));
   };
   const isFaulted = (attempt: Attempt): boolean => {
     const end = attempt.end;
@@ -140,10 +149,12 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     executionsPerTask[name] = Math.max(executionsPerTask[name] ?? 0, list.length);
     if (list.length === 1) continue;
     extra += list.length - 1;
+    // Each faulted attempt explains one execution more than the one a task needs.
     let faulted = 0;
-    for (let i = 0; i < list.length - 1; i++) {
+    for (let i = 0; i < list.length; i++) {
       const attempt = list[i]!;
       if (isFaulted(attempt)) faulted++;
+      if (i === list.length - 1) break;
       const end = attempt.end;
       if (end !== undefined && (end.status === 'completed' || end.status === 'failed') && end.at >= list[i + 1]!.start.at) {
         stale++;

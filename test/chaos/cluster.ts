@@ -24,7 +24,8 @@ export interface ClusterSettings {
   nodes: NodeSpec[];
 }
 
-interface NodeState { spec: NodeSpec; proc: SluiceProcess | undefined; paused: boolean }
+/** `ready`: registered with a manager since its last start, so faults may hit it. */
+interface NodeState { spec: NodeSpec; proc: SluiceProcess | undefined; paused: boolean; ready: boolean }
 
 /** How long any one process may take to start, stop or drain before the run gives up on it. */
 const PROCESS_STEP_MS = 30_000;
@@ -38,7 +39,7 @@ export class ChaosCluster {
   constructor(readonly dir: string, readonly settings: ClusterSettings, readonly history: HistoryRecorder) {
     this.keyFile = join(dir, 'sluice.key');
     writeFileSync(this.keyFile, `${generateKey()}\n`);
-    for (const spec of settings.nodes) this.nodes.set(spec.name, { spec, proc: undefined, paused: false });
+    for (const spec of settings.nodes) this.nodes.set(spec.name, { spec, proc: undefined, paused: false, ready: false });
   }
 
   get managerAddress(): string {
@@ -49,9 +50,9 @@ export class ChaosCluster {
     return this.#manager !== undefined;
   }
 
-  /** Node names that are running and not paused. */
+  /** Node names that are running, registered and not paused. */
   get liveNodes(): string[] {
-    return [...this.nodes.values()].filter((n) => n.proc !== undefined && !n.paused).map((n) => n.spec.name);
+    return [...this.nodes.values()].filter((n) => n.proc !== undefined && n.ready && !n.paused).map((n) => n.spec.name);
   }
 
   get downNodes(): string[] {
@@ -104,8 +105,15 @@ export class ChaosCluster {
     const proc = new SluiceProcess(args, { SLUICE_HISTORY: join(this.dir, `${spec.name}.ndjson`) });
     node.proc = proc;
     node.paused = false;
+    node.ready = false;
     this.#record('restart', 'node', proc.pid, name);
-    await proc.waitForLog((l) => l.msg === 'registered with manager', PROCESS_STEP_MS);
+    try {
+      await proc.waitForLog((l) => l.msg === 'registered with manager', PROCESS_STEP_MS);
+      node.ready = true;
+    } catch (error) {
+      const exit = await Promise.race([proc.exited, Promise.resolve(undefined)]);
+      throw new Error(`worker node ${name} did not register (exit ${JSON.stringify(exit)}; stdout ${JSON.stringify(proc.stdout.slice(-5))})`, { cause: error });
+    }
   }
 
   killNode(name: string): void {

@@ -7,7 +7,7 @@
 // delay (faults and task mix), so a failing run replays with the same --seed.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,8 @@ export async function runScenario(name: string, seconds: number, seed: number, b
   const scenario = SCENARIOS[name];
   if (scenario === undefined) throw new Error(`unknown scenario ${JSON.stringify(name)}: expected one of ${Object.keys(SCENARIOS).join(', ')}, all`);
   const dir = join(baseDir, name);
+  // Histories are append-only: a directory of an earlier run would mix its events into this one.
+  if (existsSync(dir)) throw new Error(`${dir} exists already: give --dir a new directory for each run`);
   mkdirSync(dir, { recursive: true });
   const rng = new Prng(seed);
   const runnerHistory = openHistory(join(dir, 'runner.ndjson'))!;

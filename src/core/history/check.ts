@@ -172,7 +172,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
   const missing = { kill: 0, pause: 0, manager: 0 };
   for (const fault of faults) {
     const kind = fault.target === 'manager' ? 'manager' : fault.kind === 'pause' ? 'pause' : fault.kind === 'kill' || fault.kind === 'kill-child' ? 'kill' : undefined;
-    if (kind === undefined || fault.kind === 'term') continue;
+    if (kind === undefined || fault.kind === 'term' || !isInterruption(fault)) continue;
     for (const list of attempts.values()) {
       for (let i = 0; i < list.length; i++) {
         const attempt = list[i]!;

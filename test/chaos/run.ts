@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkHistory, summaryLine, type Verdict } from '../../src/core/history/check.js';
-import type { HistoryEvent } from '../../src/core/history/events.js';
+import type { EndEvent, HistoryEvent, StartEvent } from '../../src/core/history/events.js';
 import { historyTime, openHistory } from '../../src/protocol/history-file.js';
 import { ChaosCluster } from './cluster.js';
 import { CHAOS_CLIENT_ENV, type ChaosClientConfig } from './client-process.js';
@@ -129,7 +129,7 @@ function judge(
     checks.push({ name: 'poison tasks were submitted and answered', ok: poisoned > 0, detail: JSON.stringify(verdict.outcomesByTask['poison'] ?? {}), gating: true });
     replacementReadyMs = replacementReady(events, 'single');
     checks.push({
-      name: 'single-slot node completes a task within 1 s of a crash (replacement thread ready)',
+      name: 'replacement thread ready within 1 s (single-slot node: crash → next task done)',
       ok: replacementReadyMs.count > 0 && replacementReadyMs.p99! <= 1_000, detail: JSON.stringify(replacementReadyMs), gating: false,
     });
   }
@@ -140,15 +140,21 @@ function judge(
   };
 }
 
-/** From each crashed attempt on `node` to the next completed attempt there: an upper bound on thread replacement. */
+/**
+ * On a single-slot node, from each crashed attempt to the end of the next task, when that task is
+ * `work` dispatched at once (within 100 ms): it could run only on a replacement thread, so the span
+ * bounds the replacement's start-up from above (it includes the task's own 20–60 ms).
+ */
 function replacementReady(events: HistoryEvent[], node: string): { count: number; p99: number | null; max: number | null } {
-  const ends = events.flatMap((e) => (e.ev === 'end' && e.node === node ? [e] : [])).sort((a, b) => a.at - b.at);
+  const onNode = events.filter((e): e is StartEvent | EndEvent => (e.ev === 'start' || e.ev === 'end') && e.node === node).sort((a, b) => a.at - b.at);
   const delays: number[] = [];
-  for (let i = 0; i < ends.length; i++) {
-    if (ends[i]!.status !== 'crashed') continue;
-    const next = ends.slice(i + 1).find((e) => e.status === 'completed');
-    if (next !== undefined) delays.push(next.at - ends[i]!.at);
-  }
+  onNode.forEach((crash, i) => {
+    if (crash.ev !== 'end' || crash.status !== 'crashed') return;
+    const next = onNode.slice(i + 1).find((e): e is StartEvent => e.ev === 'start');
+    if (next === undefined || next.name !== 'work' || next.at - crash.at > 100) return;
+    const end = onNode.find((e) => e.ev === 'end' && e.pid === next.pid && e.token === next.token && e.at >= next.at);
+    if (end !== undefined && end.ev === 'end' && end.status === 'completed') delays.push(end.at - crash.at);
+  });
   delays.sort((a, b) => a - b);
   if (delays.length === 0) return { count: 0, p99: null, max: null };
   const p99 = delays[Math.min(delays.length - 1, Math.ceil(0.99 * delays.length) - 1)]!;

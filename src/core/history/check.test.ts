@@ -130,6 +130,17 @@ describe('checkHistory', () => {
     assert.equal(unpaused.extraExecutions.unexplained, 1);
   });
 
+  it('explains an attempt started just after the manager was killed (its dispatch was in flight)', () => {
+    const verdict = checkHistory([
+      submit('a', 0),
+      { ev: 'fault', at: 100, kind: 'kill', target: 'manager', pid: 99 },
+      start('a', 101, 5, 10), end('a', 104, 5, 10),
+      start('a', 3_000, 1, 20), end('a', 3_004, 1, 20), answer('a', 3_005),
+    ]);
+    assert.equal(verdict.extraExecutions.explained, 1);
+    assert.equal(verdict.ok, true);
+  });
+
   it('explains a re-execution after a manager restart even when the first attempt ended just before it', () => {
     const verdict = checkHistory([
       submit('a', 0), start('a', 1, 1, 10), end('a', 5, 1, 10),

@@ -4,8 +4,9 @@ export interface CheckOptions {
   /** A task counts as lost when it has no answer by its deadline plus this. @default 1000 */
   lostGraceMs?: number;
   /**
-   * An attempt that ended this long before a fault on its node (or the manager) still counts as
-   * touched by it: its outcome may have been in a socket buffer the fault threw away. @default 1000
+   * An attempt that ended this long before a fault on its node (or the manager), or started this
+   * long after it, still counts as touched by it: its outcome or its dispatch may have been in a
+   * socket buffer when the fault hit. @default 1000
    */
   inFlightSlackMs?: number;
   /** How many ids each list in the verdict names at most. @default 20 */
@@ -113,8 +114,8 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     else lateAnswers++;
   }
 
-  // A paused node reads the dispatches that reached it while stopped only once resumed: an attempt
-  // starting then was sent during the fault, so the fault touches it too.
+  // A dispatch can be in flight when a fault hits: a node reads it only just after the manager was
+  // killed, or — if the node was paused — once resumed. The fault touches such an attempt too.
   const resumes = new Map<FaultEvent, number>();
   for (const fault of faults) {
     if (fault.kind !== 'pause') continue;
@@ -125,7 +126,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     const { start, end } = attempt;
     const until = end === undefined ? Infinity : end.at + slackMs;
     return faults.find((f) => isInterruption(f) && (f.target === 'manager' || f.pid === start.pid)
-      && f.at <= until && (f.at >= start.at || (f.kind === 'pause' && start.at <= resumes.get(f)! + slackMs)));
+      && f.at <= until && (f.at >= start.at - slackMs || (f.kind === 'pause' && start.at <= resumes.get(f)! + slackMs)));
   };
   const isFaulted = (attempt: Attempt): boolean => {
     const end = attempt.end;

@@ -108,7 +108,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     workMustComplete: false,
     async faults(cluster, rng, until) {
       const timeoutMs = cluster.settings.heartbeatMs * 3;
-      while (await waitAtMost(rng.int(500, 1_500), until)) {
+      while (await waitAtMost(rng.int(1_000, 3_000), until)) {
         const name = rng.pick(cluster.liveNodes);
         cluster.pauseNode(name);
         await sleep(timeoutMs + rng.int(300, 1_200));

@@ -19,6 +19,9 @@ export interface ChaosClientConfig {
   outstanding: number;
   /** `work` sleeps a uniform whole number of ms in this range. */
   workMs: [number, number];
+  /** Share of `work` tasks that sleep `longMs` instead (outlasting a drain timeout), 0 for none. */
+  longShare: number;
+  longMs: [number, number];
   /** Share of submissions that are poison tasks (poison scenario), 0 otherwise. */
   poisonShare: number;
   timeoutMs: number;
@@ -41,11 +44,15 @@ async function main(): Promise<void> {
   const outcomes: Record<string, number> = {};
   let pending = 0;
   let submitted = 0;
+  const workMs = (): number => {
+    const [min, max] = config.longShare > 0 && rng.chance(config.longShare) ? config.longMs : config.workMs;
+    return rng.int(min, max);
+  };
   const submitOne = (): void => {
     const poison = config.poisonShare > 0 && rng.chance(config.poisonShare);
     const mode = poison ? rng.pick(POISON_MODES) : undefined;
     const call = mode === undefined
-      ? client.run('work', { ms: rng.int(config.workMs[0], config.workMs[1]) }, { timeoutMs: config.timeoutMs })
+      ? client.run('work', { ms: workMs() }, { timeoutMs: config.timeoutMs })
       : client.run('poison', { mode }, { timeoutMs: mode === 'loop' ? config.loopTimeoutMs : config.timeoutMs });
     const label = mode === undefined ? 'work' : `poison-${mode}`;
     submitted++;

@@ -29,7 +29,10 @@ function rateFor(settings: ClusterSettings, share: number): number {
 }
 
 function steadyLoad(settings: ClusterSettings): Scenario['load'] {
-  return { rate: rateFor(settings, 0.7), outstanding: 0, workMs: WORK_MS, poisonShare: 0, timeoutMs: 60_000, loopTimeoutMs: 0, drainMs: 60_000 };
+  return {
+    rate: rateFor(settings, 0.7), outstanding: 0, workMs: WORK_MS, longShare: 0, longMs: [0, 0], poisonShare: 0,
+    timeoutMs: 60_000, loopTimeoutMs: 0, drainMs: 60_000,
+  };
 }
 
 /** Sleeps until `until` at the latest; false when there is no time left. */
@@ -70,8 +73,9 @@ const poisonCluster: ClusterSettings = {
   ],
 };
 
+// A drain timeout shorter than the long tasks: every restart hands some running tasks back.
 const rollingCluster: ClusterSettings = {
-  heartbeatMs: 500, maxAttempts: 3, drainTimeoutMs: 10_000,
+  heartbeatMs: 500, maxAttempts: 3, drainTimeoutMs: 300,
   nodes: [0, 1, 2].map((i) => ({ name: `node-${i}`, isolation: 'thread' as const, capacity: 4, threads: 2 })),
 };
 
@@ -119,7 +123,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   manager: {
     summary: 'kill -9 and restart of the manager while clients hold thousands of outstanding tasks',
     cluster: managerCluster,
-    load: { rate: 5_000, outstanding: 1_500, workMs: [1, 5], poisonShare: 0, timeoutMs: 120_000, loopTimeoutMs: 0, drainMs: 90_000 },
+    load: { rate: 5_000, outstanding: 1_500, workMs: [1, 5], longShare: 0, longMs: [0, 0], poisonShare: 0, timeoutMs: 120_000, loopTimeoutMs: 0, drainMs: 90_000 },
     workMustComplete: true,
     async faults(cluster, rng, until) {
       while (await waitAtMost(rng.int(1_500, 3_500), until)) {
@@ -141,7 +145,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   rolling: {
     summary: 'SIGTERM rolling restart of every worker node in turn, at 70% of capacity',
     cluster: rollingCluster,
-    load: steadyLoad(rollingCluster),
+    load: { ...steadyLoad(rollingCluster), longShare: 0.02, longMs: [500, 1_500] },
     workMustComplete: true,
     async faults(cluster, rng, until) {
       const names = [...cluster.nodes.keys()];

@@ -6,6 +6,8 @@ import { DEFAULT_PRIORITY } from '../core/priority.js';
 import type { TaskArgs, TaskMap, TaskName, TaskResult } from '../core/tasks.js';
 import { MAX_NESTING, nestsDeeperThan } from '../protocol/codec.js';
 import type { Busy, ManagerToClient, Submit } from '../protocol/messages.js';
+import type { AnswerOutcome, HistoryRecorder } from '../core/history/events.js';
+import { historyTime } from '../protocol/history-file.js';
 import { busyRetryDelay } from './backoff.js';
 import type { Client, ClientEvents } from './client-api.js';
 import { BusyError, CancelledError, ClientClosedError, ExpiredError, answerError } from './errors.js';
@@ -38,10 +40,13 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
   #closed: Promise<void> | undefined;
   /** Set synchronously as close() starts, so nothing new is admitted or activated from then on. */
   #isClosed = false;
+  /** Set only when recording a history; every hook is one branch on it. */
+  readonly #history: HistoryRecorder | undefined;
 
-  constructor(options: ResolvedClientOptions, key: Buffer | undefined) {
+  constructor(options: ResolvedClientOptions, key: Buffer | undefined, history?: HistoryRecorder) {
     super();
     this.#options = options;
+    this.#history = history;
     this.#link = new ManagerLink(options, key, {
       open: (connection) => this.#onOpen(connection),
       message: this.#onMessage,
@@ -130,6 +135,10 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
 
   /** Takes a new task in: a slot now, or a place in the wait list. */
   #admit(task: PendingTask): void {
+    if (this.#history !== undefined) {
+      const deadline = task.deadline === Infinity ? null : historyTime() + (task.deadline - performance.now());
+      this.#history.record({ ev: 'submit', at: historyTime(), id: task.id, name: task.name, deadline, proc: process.pid });
+    }
     const signal = task.signal;
     if (signal !== undefined) {
       if (signal.aborted) {
@@ -191,10 +200,17 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
   readonly #onMessage = (message: ManagerToClient): void => {
     if (message.type === 'ping') return;
     const task = this.#tasks.get(message.id);
-    if (task === undefined) return; // answered, cancelled or expired here already
+    if (task === undefined) {
+      // Answered, cancelled or expired here already.
+      if (this.#history !== undefined && message.type !== 'started') {
+        this.#history.record({ ev: 'stray', at: historyTime(), id: message.id, outcome: message.type, proc: process.pid });
+      }
+      return;
+    }
     switch (message.type) {
       case 'completed':
         this.#settle(task);
+        if (this.#history !== undefined) this.#recordAnswer(task, 'completed', 'manager');
         task.resolve(message.result);
         return;
       case 'busy':
@@ -205,7 +221,7 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
         return;
       default:
         this.#settle(task);
-        this.#fail(task, answerError(message));
+        this.#fail(task, answerError(message), 'manager');
     }
   };
 
@@ -229,7 +245,7 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
       }
     }
     this.#settle(task);
-    this.#fail(task, new BusyError(task.id, busy.reason, busy.retryAfterMs, task.busyCount));
+    this.#fail(task, new BusyError(task.id, busy.reason, busy.retryAfterMs, task.busyCount), 'manager');
   }
 
   /** Ends a task early: abort (error = signal.reason) or cancel through its handle (undefined). */
@@ -272,7 +288,9 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
     if (this.#waitList.size > 0) this.#pump();
   }
 
-  #fail(task: PendingTask, error: unknown): void {
+  /** `via`: whether the manager's answer ends the task, or the client gives up on its own. */
+  #fail(task: PendingTask, error: unknown, via: 'manager' | 'local' = 'local'): void {
+    if (this.#history !== undefined) this.#recordAnswer(task, outcomeOf(error), via);
     const waiter = task.waiter;
     if (waiter !== undefined) {
       task.waiter = undefined;
@@ -288,6 +306,10 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
       if (next === undefined) return;
       this.#activate(next);
     }
+  }
+
+  #recordAnswer(task: PendingTask, outcome: AnswerOutcome, via: 'manager' | 'local'): void {
+    this.#history!.record({ ev: 'answer', at: historyTime(), id: task.id, outcome, via, proc: process.pid });
   }
 
   // ── the single timer ─────────────────────────────────────────────────────────────────────────
@@ -360,6 +382,7 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
     }
     await this.#link.close();
     this.#connection = undefined;
+    this.#history?.close();
   }
 
   #settleClosed(task: PendingTask, error: ClientClosedError): void {
@@ -369,6 +392,17 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
 }
 
 function noop(): void {}
+
+const OUTCOME_BY_CODE: Readonly<Record<string, AnswerOutcome>> = {
+  busy: 'busy', task_failed: 'failed', expired: 'expired', worker_lost: 'worker_lost', cancelled: 'cancelled',
+  client_closed: 'closed', invalid_argument: 'invalid',
+};
+
+/** The history outcome of a task that ended with `error`; anything else was an abort's reason. */
+function outcomeOf(error: unknown): AnswerOutcome {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' ? OUTCOME_BY_CODE[code] : undefined) ?? 'aborted';
+}
 
 /** setTimeout's largest delay. */
 const MAX_TIMER_MS = 2_147_483_647;

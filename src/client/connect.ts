@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { TaskMap } from '../core/tasks.js';
 import { parseKey } from '../protocol/auth.js';
+import { openHistory } from '../protocol/history-file.js';
 import type { Client } from './client-api.js';
 import { ReconnectingClient } from './client.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
@@ -21,7 +22,8 @@ const MIN_KEY_BYTES = 32;
 export async function connect<T extends TaskMap = TaskMap>(options: ClientOptions): Promise<Client<T>> {
   const resolved = resolveClientOptions(options);
   resolved.signal?.throwIfAborted();
-  const client = new ReconnectingClient<T>(resolved, await loadKey(resolved));
+  const key = await loadKey(resolved);
+  const client = new ReconnectingClient<T>(resolved, key, openHistory(resolved.history));
   return client.start();
 }
 

@@ -56,6 +56,12 @@ export interface ClientOptions {
   signal?: AbortSignal;
   /** Where connection trouble is reported (pino-compatible). @default silent */
   logger?: Logger;
+  /**
+   * Appends this client's history (each task accepted and each answer, as NDJSON) to this file,
+   * for checking a run with `npm run chaos:check`. `{pid}` becomes the process id.
+   * @default $SLUICE_HISTORY, else off
+   */
+  history?: string;
 }
 
 export interface RunOptions {
@@ -98,6 +104,7 @@ export interface ResolvedClientOptions {
   readonly reconnectMaxMs: number;
   readonly signal: AbortSignal | undefined;
   readonly logger: Logger;
+  readonly history: string | undefined;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 10_000;
@@ -187,6 +194,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
   }
   const logger = o.logger ?? silentLogger;
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') fail('logger', 'a pino-style logger', o.logger);
+  if (o.history !== undefined && (typeof o.history !== 'string' || o.history.length === 0)) fail('history', 'a file path', o.history);
   return Object.freeze({
     host,
     port,
@@ -203,6 +211,7 @@ export function resolveClientOptions(options: unknown): ResolvedClientOptions {
     reconnectMaxMs,
     signal: signalOption('signal', o.signal),
     logger,
+    history: o.history,
   });
 }
 

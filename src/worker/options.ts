@@ -43,6 +43,12 @@ export interface WorkerOptions {
   logger?: Logger | undefined;
   /** Aborts start-up; once started, aborting it closes the node. */
   signal?: AbortSignal | undefined;
+  /**
+   * Appends this node's history (each execution attempt's start and end, as NDJSON) to this file,
+   * for checking a run with `npm run chaos:check`. `{pid}` becomes the process id.
+   * @default $SLUICE_HISTORY, else off
+   */
+  history?: string | undefined;
   /** Delay between reconnect attempts: full jitter over base·2^attempt, capped at max. */
   reconnect?: { baseMs?: number | undefined; maxMs?: number | undefined } | undefined;
 }
@@ -67,6 +73,7 @@ export interface ResolvedWorkerOptions {
   readonly logger: Logger;
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
+  readonly history: string | undefined;
 }
 
 /**
@@ -104,6 +111,9 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError(`Expected \`signal\` to be an AbortSignal, got ${describeValue(options.signal)}`);
   }
+  if (options.history !== undefined && (typeof options.history !== 'string' || options.history === '')) {
+    throw new InvalidArgumentError(`Expected \`history\` to be a file path, got ${describeValue(options.history)}`);
+  }
   const reconnect = options.reconnect ?? {};
   const reconnectBaseMs = reconnect.baseMs === undefined ? DEFAULT_RECONNECT_BASE_MS : integerOption('reconnect.baseMs', reconnect.baseMs, 1, MAX_TIMER_MS);
   const reconnectMaxMs = reconnect.maxMs === undefined ? Math.max(DEFAULT_RECONNECT_MAX_MS, reconnectBaseMs) : integerOption('reconnect.maxMs', reconnect.maxMs, reconnectBaseMs, MAX_TIMER_MS);
@@ -111,7 +121,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     host, port, key: options.key, tls: options.tls, tasks: options.tasks, capacity, threads: options.threads, isolation,
     drainTimeoutMs, taskTimeoutMs: options.taskTimeoutMs, abortGraceMs: options.abortGraceMs,
     maxOldGenerationSizeMb: options.maxOldGenerationSizeMb, name: options.name, nodeId: options.nodeId ?? randomUUID(),
-    local, logger, reconnectBaseMs, reconnectMaxMs,
+    local, logger, reconnectBaseMs, reconnectMaxMs, history: options.history,
   });
 }
 

@@ -10,6 +10,8 @@ import type { ExecutionResult, TaskPool } from './pool/types.js';
 import { backoffDelay } from './backoff.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
 import { withSignal } from './with-signal.js';
+import type { ExecutionStatus, HistoryRecorder } from '../core/history/events.js';
+import { historyTime, openHistory } from '../protocol/history-file.js';
 
 /** A TCP connection to the manager, or an in-process link when the manager lives here. */
 type ManagerLink = PeerLink;
@@ -78,12 +80,15 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
   #draining: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #detachSignal: (() => void) | undefined;
+  /** Set only when recording a history; every hook is one branch on it. */
+  readonly #history: HistoryRecorder | undefined;
 
-  constructor(options: ResolvedWorkerOptions, pool: TaskPool) {
+  constructor(options: ResolvedWorkerOptions, pool: TaskPool, history: HistoryRecorder | undefined) {
     super();
     this.nodeId = options.nodeId;
     this.#options = options;
     this.#pool = pool;
+    this.#history = history;
     this.#taskNames = [...pool.taskNames];
     this.#knownTasks = new Set(pool.taskNames);
   }
@@ -201,16 +206,20 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     }
     const epoch = this.#epoch;
     this.#tasks.set(token, epoch);
+    if (this.#history !== undefined) {
+      this.#history.record({ ev: 'start', at: historyTime(), id: message.id, name: message.name, attempt: message.attempt, token, node: this.#historyNode, pid: process.pid });
+    }
     // Dispatch has every field of ExecutionRequest: pass it as is.
-    void this.#pool.run(message).then((result) => this.#finish(token, epoch, result));
+    void this.#pool.run(message).then((result) => this.#finish(token, epoch, result, message));
   }
 
-  #finish(token: number, epoch: number, result: ExecutionResult): void {
+  #finish(token: number, epoch: number, result: ExecutionResult, dispatch: Dispatch): void {
     this.#tasks.delete(token);
     const link = this.#link;
-    if (epoch === this.#epoch && link !== undefined) {
-      this.#sendOutcome(link, token, result);
-    } else {
+    const current = epoch === this.#epoch && link !== undefined;
+    const delivered = current && this.#sendOutcome(link, token, result);
+    if (this.#history !== undefined) this.#recordEnd(dispatch, token, result, delivered);
+    if (!current) {
       this.#leftovers -= 1;
       if (link !== undefined && this.#state === RUNNING) this.#send(link, { type: 'capacity', capacity: this.#offered() });
     }
@@ -221,7 +230,25 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     }
   }
 
-  #sendOutcome(link: ManagerLink, token: number, result: ExecutionResult): void {
+  get #historyNode(): string {
+    return this.#options.name ?? this.nodeId;
+  }
+
+  #recordEnd(dispatch: Dispatch, token: number, result: ExecutionResult, delivered: boolean): void {
+    let status: ExecutionStatus = result.status;
+    let reason: string | undefined;
+    if (result.status === 'aborted') {
+      if (result.reason === 'shutdown') status = 'returned';
+      else reason = result.reason;
+    }
+    this.#history!.record({
+      ev: 'end', at: historyTime(), id: dispatch.id, attempt: dispatch.attempt, token, node: this.#historyNode, pid: process.pid,
+      status, ...(reason === undefined ? {} : { reason }), delivered,
+    });
+  }
+
+  /** False when the outcome could not be sent. */
+  #sendOutcome(link: ManagerLink, token: number, result: ExecutionResult): boolean {
     let outcome: Outcome;
     switch (result.status) {
       case 'completed':
@@ -238,9 +265,9 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
           ? { type: 'outcome', token, status: 'returned' }
           : { type: 'outcome', token, status: 'aborted', reason: result.reason };
     }
-    if (!this.#send(link, outcome) && result.status === 'completed') {
-      this.#send(link, { type: 'outcome', token, status: 'failed', error: { name: 'ResultEncodeError', message: 'The task result cannot be encoded for the wire (msgpack)' } });
-    }
+    if (this.#send(link, outcome)) return true;
+    if (result.status !== 'completed') return false;
+    return this.#send(link, { type: 'outcome', token, status: 'failed', error: { name: 'ResultEncodeError', message: 'The task result cannot be encoded for the wire (msgpack)' } });
   }
 
   /** False when the message could not be encoded; the link's own buffering handles back pressure. */
@@ -333,6 +360,7 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     if (poolClosed) await this.#whenIdle();
     await this.#closeLink().catch((error: unknown) => failures.push(error));
     await this.#loop?.catch((error: unknown) => failures.push(error));
+    this.#history?.close();
     if (failures.length > 0) {
       throw new AggregateError(failures, 'Closing the worker node failed');
     }
@@ -364,7 +392,14 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerNode> {
     signal,
     logger: resolved.logger,
   });
-  const node = new PooledWorkerNode(resolved, pool);
+  let history: HistoryRecorder | undefined;
+  try {
+    history = openHistory(resolved.history);
+  } catch (error) {
+    await pool.close().catch(() => {});
+    throw error;
+  }
+  const node = new PooledWorkerNode(resolved, pool, history);
   try {
     await node.start(signal);
   } catch (error) {

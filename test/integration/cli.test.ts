@@ -60,6 +60,7 @@ describe('sluice CLI without a manager', () => {
       [['manager', '--frob'], /frob/],
       [['worker', '--manager', '127.0.0.1:1'], /--tasks/],
       [['worker', '--tasks', 'x.js', '--manager', '127.0.0.1:1', '--isolation', 'vm'], /--isolation "vm": expected one of thread, process, none/],
+      [['worker', '--tasks', 'x.js', '--manager', '127.0.0.1:1', '--max-heap', '4'], /--max-heap "4": expected an integer from 8 to/],
       [['run', 'echo', '{bad json', '--manager', '127.0.0.1:1'], /ARGS_JSON/],
       [['run', 'echo'], /--manager/],
       [['run', 'echo', '--manager', 'nonsense'], /manager/],

@@ -13,6 +13,7 @@ export const poolFlags: FlagSpec = {
   isolation: { type: 'string' },
   'drain-timeout': { type: 'string' },
   'task-timeout': { type: 'string' },
+  'max-heap': { type: 'string' },
 };
 
 export const poolFlagsHelp = `  --tasks FILE           task module (default export from defineTasks); required
@@ -21,7 +22,8 @@ export const poolFlagsHelp = `  --tasks FILE           task module (default expo
   --isolation MODE       thread|process|none (default thread; none runs handlers on the node's own
                          event loop: no hop per task, no isolation — for handlers that only await I/O)
   --drain-timeout MS     on SIGTERM, time to finish running tasks before handing them back (default 30000)
-  --task-timeout MS      execution limit for tasks without a deadline (default 300000)`;
+  --task-timeout MS      execution limit for tasks without a deadline (default 300000)
+  --max-heap MB          heap limit of each thread or process; a task past it crashes its thread, not the node`;
 
 export const workerUsage = `Usage: sluice worker --manager HOST:PORT --tasks FILE [options]
 
@@ -39,7 +41,7 @@ ${poolFlagsHelp}
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
   --log-format FORMAT    json|pretty (default: pretty on a terminal)`;
 
-export function poolOptionsFromFlags(values: FlagValues): Pick<WorkerOptions, 'tasks' | 'capacity' | 'threads' | 'isolation' | 'drainTimeoutMs' | 'taskTimeoutMs'> {
+export function poolOptionsFromFlags(values: FlagValues): Pick<WorkerOptions, 'tasks' | 'capacity' | 'threads' | 'isolation' | 'drainTimeoutMs' | 'taskTimeoutMs' | 'maxOldGenerationSizeMb'> {
   const tasks = requiredString(values, 'tasks', 'the path of a task module');
   return {
     tasks: resolve(tasks),
@@ -48,6 +50,7 @@ export function poolOptionsFromFlags(values: FlagValues): Pick<WorkerOptions, 't
     isolation: choiceFlag(values, 'isolation', ['thread', 'process', 'none'] as const),
     drainTimeoutMs: integerFlag(values, 'drain-timeout', 0, 3_600_000),
     taskTimeoutMs: integerFlag(values, 'task-timeout', 1, 86_400_000),
+    maxOldGenerationSizeMb: integerFlag(values, 'max-heap', 8, 1_048_576),
   };
 }
 

@@ -60,9 +60,16 @@ describe('no code from data', () => {
         dynamic.push(`${relative(root, file)}: import(${argument})`);
       }
     }
-    assert.deepEqual(dynamic, ['src/worker/pool/entry.ts: import(moduleUrl)']);
-    // …and that module URL is set once, from the pool's options or the env the pool gave its child,
-    // both of which come from the worker's own configuration.
+    assert.deepEqual(dynamic, ['src/worker/pool/task-module.ts: import(moduleUrl)']);
+    // …whose URL reaches it only from the worker's own configuration: the pool's options, in the
+    // node (isolation "none") or via the data or env the pool gave its thread or child.
+    const callers = files
+      .filter((file) => /\bloadTaskModule\(/.test(code(readFileSync(file, 'utf8'))) && !file.endsWith('task-module.ts'))
+      .map((file) => relative(root, file))
+      .sort();
+    assert.deepEqual(callers, ['src/worker/pool/entry.ts', 'src/worker/pool/inline-backend.ts']);
+    const inline = readFileSync(join(root, 'src/worker/pool/inline-backend.ts'), 'utf8');
+    assert.match(inline, /loadTaskModule\(this\.#options\.tasksModule\)/);
     const entry = readFileSync(join(root, 'src/worker/pool/entry.ts'), 'utf8');
     assert.match(entry, /const moduleUrl = data \? data\.tasksModule : process\.env\[TASKS_MODULE_ENV\];/);
     assert.equal(code(entry).match(/\bmoduleUrl\s*=[^=]/g)?.length, 1, 'moduleUrl is assigned exactly once');

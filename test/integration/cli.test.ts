@@ -129,17 +129,21 @@ describe('sluice run against a manager and a worker node', () => {
   it('exits 75 when still busy after its retries', async () => {
     const c = await connect({ manager: address, keyFile });
     clients.push(c);
-    // One slot and a queue of one: two long tasks fill both.
-    const running = await c.submit('sleep', { ms: 3_000 }, { notifyStart: true });
-    for (let i = 0; i < 200 && !running.started; i++) await new Promise((r) => setTimeout(r, 10));
+    // One slot and a queue of one: two long tasks fill both for as long as the CLI takes to start
+    // on a loaded machine; they are cancelled once it has answered.
+    const running = await c.submit('sleep', { ms: 60_000 }, { notifyStart: true });
+    for (let i = 0; i < 500 && !running.started; i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(running.started, 'the first task runs');
-    const queued = await c.submit('sleep', { ms: 3_000 });
+    const queued = await c.submit('sleep', { ms: 60_000 });
     await new Promise((r) => setTimeout(r, 200)); // the queued submit reaches the manager
-    const hold = [running.result, queued.result];
-    const r = await run(['echo', '1', '--retries', '0']);
-    assert.equal(r.code, 75, r.stderr);
-    assert.match(r.stderr, /busy/);
-    await Promise.all(hold);
+    try {
+      const r = await run(['echo', '1', '--retries', '0']);
+      assert.equal(r.code, 75, r.stderr);
+      assert.match(r.stderr, /busy/);
+    } finally {
+      await Promise.all([queued.cancel(), running.cancel()]);
+      await Promise.allSettled([running.result, queued.result]);
+    }
   });
 
   it('exits 69 with a wrong key', async () => {

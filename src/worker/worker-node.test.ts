@@ -163,6 +163,33 @@ describe('worker node against a scripted manager', () => {
   });
 });
 
+describe('reconnecting after a manager restart (found by the chaos manager scenario)', () => {
+  const nodes: WorkerNode[] = [];
+  const managers: ScriptedManager[] = [];
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.close()));
+    await Promise.all(managers.map((m) => m.close()));
+  });
+
+  it('is back within about a second of the manager, however long the manager was away', async () => {
+    const probe = await new ScriptedManager().start();
+    const port = probe.port;
+    await probe.close();
+    // Default backoff: by now the failures have pushed the delay to its ceiling.
+    const node = await startWorker({ manager: { host: '127.0.0.1', port }, tasks: TASKS, capacity: 1 });
+    nodes.push(node);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const connected = new Promise((resolve) => node.once('connected', resolve));
+    const back = performance.now();
+    const manager = await new ScriptedManager().start(port);
+    managers.push(manager);
+    await connected;
+    // The ceiling is 1 s; the old 5 s ceiling left nodes away for up to 5 s after the manager returned.
+    const awayMs = performance.now() - back;
+    assert.ok(awayMs < 2_500, `reconnected ${awayMs.toFixed(0)} ms after the manager came back`);
+  });
+});
+
 describe('startWorker options', () => {
   after(() => {});
   it('rejects invalid options with InvalidArgumentError naming the option', async () => {

@@ -136,7 +136,10 @@ export const SCENARIOS: Record<string, Scenario> = {
   poison: {
     summary: 'poison tasks (throw, process.exit, endless loop, out of memory, unhandled rejection) among ordinary work',
     cluster: poisonCluster,
-    load: { ...steadyLoad(poisonCluster), poisonShare: 0.03, loopTimeoutMs: 1_500 },
+    // 1%: an endless loop burns a core until its deadline plus the abort grace, and out-of-memory
+    // poison burns one while it fills its heap; more would starve a small machine of CPU, and the
+    // ordinary tasks would expire for want of it, not for anything sluice does.
+    load: { ...steadyLoad(poisonCluster), poisonShare: 0.01, loopTimeoutMs: 500 },
     workMustComplete: true,
     async faults(_cluster, _rng, until) {
       while (await waitAtMost(1_000, until)) { /* the poison is in the load */ }

@@ -96,6 +96,24 @@ describe('Dispatcher', () => {
     assert.deepEqual(answersFor(c, 'poison'), [{ type: 'worker_lost', id: 'poison', attempts: 2 }]);
   });
 
+  it('retries a task that crashed a node on another node with a free slot, else on the same one', () => {
+    const d = makeDispatcher();
+    const c = client();
+    const w1 = worker(1);
+    const w2 = worker(1);
+    d.addWorker(w1);
+    d.addWorker(w2);
+    d.submit(c, submit('poison'));
+    assert.equal(dispatches(w1).length, 1, 'ties go to the first node');
+    d.outcome(w1, { type: 'outcome', token: dispatches(w1)[0]!.token, status: 'crashed', error: { name: 'Error', message: 'exit' } });
+    assert.equal(dispatches(w1).length, 1, 'not back to the node it crashed');
+    assert.equal(dispatches(w2)[0]!.attempt, 2);
+    // w2 crashes too while w1 is full: the only free slot is w2's own, and it takes the retry.
+    d.submit(c, submit('filler'));
+    d.outcome(w2, { type: 'outcome', token: dispatches(w2)[0]!.token, status: 'crashed', error: { name: 'Error', message: 'exit' } });
+    assert.equal(dispatches(w2)[1]!.attempt, 3);
+  });
+
   it('hands back returned tasks without using an attempt', () => {
     const d = makeDispatcher({ maxAttempts: 1 });
     const c = client();

@@ -24,6 +24,10 @@ export interface DispatcherOptions {
  *                ▲          │
  *                └──────────┘ worker lost / crashed (attempt+1) ─► worker_lost after maxAttempts
  */
+function* otherThan<T>(items: Iterable<T>, excluded: T): Generator<T> {
+  for (const item of items) if (item !== excluded) yield item;
+}
+
 export class Dispatcher {
   readonly serviceTimes = new ServiceTimes();
   readonly queue: AdmissionQueue<TaskRecord>;
@@ -100,6 +104,7 @@ export class Dispatcher {
       enqueuedAt: now,
       startedAt: 0,
       notifyStart: msg.notifyStart === true,
+      crashedOn: undefined,
     };
     const result = this.queue.admit(
       { id: record.id, name: record.name, priority: record.priority, deadline: record.deadline, payload: record },
@@ -184,6 +189,7 @@ export class Dispatcher {
         this.#answer(record, { type: 'failed', id: record.id, error: msg.error });
         break;
       case 'crashed':
+        record.crashedOn = worker;
         this.#options.logger.warn({ taskId: record.id, task: record.name, nodeId: worker.nodeId, error: msg.error.message }, 'task crashed its thread');
         this.#attemptLost(record, 'crashed');
         break;
@@ -218,7 +224,12 @@ export class Dispatcher {
       if (worker === undefined) break;
       const queued = this.queue.shift(now);
       if (queued === undefined) break;
-      this.#dispatch(queued.payload, worker, now);
+      const record = queued.payload;
+      // A retry after a crash goes to another node with a free slot when there is one, so a node
+      // with a local problem cannot use up all of a task's attempts (the chaos poison scenario
+      // saw three in a row on one node).
+      const target = record.crashedOn === worker ? (pickWorker(otherThan(this.#workers, worker)) ?? worker) : worker;
+      this.#dispatch(record, target, now);
     }
     if (this.queue.size > 0) this.#expireDue();
   }

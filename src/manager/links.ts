@@ -27,6 +27,8 @@ export interface TaskRecord {
   enqueuedAt: number;
   startedAt: number;
   notifyStart: boolean;
+  /** The node whose thread or process crashed running the last attempt: the retry goes elsewhere if it can. */
+  crashedOn: WorkerLink | undefined;
 }
 
 export interface ClientLink {

@@ -1,7 +1,9 @@
 import type { EventEmitter } from 'node:events';
 import type { TaskArgs, TaskMap, TaskName, TaskResult } from '../core/tasks.js';
 import type { BusyReason } from '../protocol/messages.js';
+import type { AlertEvent, StatusSnapshot } from '../protocol/status.js';
 import type { RunOptions } from './options.js';
+import type { StatusOptions } from './status-requests.js';
 import type { TaskHandle } from './pending-task.js';
 
 export interface RetryEvent {
@@ -25,6 +27,10 @@ export interface ClientEvents {
   disconnected: [error: Error | undefined];
   /** A task answered `busy` will be resubmitted after `delayMs`. */
   retry: [event: RetryEvent];
+  /** Once a second while `watchStatus()` is on: the manager's status. */
+  status: [snapshot: StatusSnapshot];
+  /** While `watchStatus()` is on: an alert raised or cleared at the manager. */
+  alert: [event: AlertEvent];
   error: [error: Error];
 }
 
@@ -33,6 +39,16 @@ export interface Client<T extends TaskMap = TaskMap> extends EventEmitter<Client
   run<K extends TaskName<T>>(name: K, args: TaskArgs<T[K]>, options?: RunOptions): Promise<TaskResult<T[K]>>;
   /** Resolves with a handle once the task holds an in-flight slot (it may still wait to be sent). */
   submit<K extends TaskName<T>>(name: K, args: TaskArgs<T[K]>, options?: RunOptions): Promise<TaskHandle<TaskResult<T[K]>>>;
+  /**
+   * The manager's status now. Waits for a connection if there is none (reconnecting); rejects
+   * with StatusTimeoutError after `timeoutMs` (5 s), or with the signal's reason.
+   */
+  status(options?: StatusOptions): Promise<StatusSnapshot>;
+  /**
+   * Subscribes to the manager's status: `status` events once a second and `alert` events as
+   * alerts are raised and cleared, renewed across reconnections. Returns the function that stops it.
+   */
+  watchStatus(): () => void;
   /** Cancels what is outstanding (rejecting it with ClientClosedError) and closes. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

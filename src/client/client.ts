@@ -16,6 +16,8 @@ import { resolveRunOptions, validateTaskName, type ResolvedClientOptions, type R
 import { PendingTask, PendingTaskHandle, TaskState, type TaskHandle } from './pending-task.js';
 import { IndexedHeap as TimerHeap } from '../core/indexed-heap.js';
 import { WaitList } from './wait-list.js';
+import { StatusRequests, type StatusOptions } from './status-requests.js';
+import type { StatusSnapshot } from '../protocol/status.js';
 
 /**
  * The client: holds every submitted task until its final answer, retries `busy`, enforces local
@@ -32,6 +34,7 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
   readonly #tasks = new Map<string, PendingTask>();
   readonly #waitList = new WaitList<PendingTask>();
   readonly #heap = new TimerHeap<PendingTask>();
+  readonly #status = new StatusRequests();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   #connection: ManagerConnection | undefined;
@@ -104,6 +107,23 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
     });
     this.#admit(task);
     return admitted as Promise<TaskHandle<TaskResult<T[K]>>>;
+  }
+
+  status(options?: StatusOptions): Promise<StatusSnapshot> {
+    if (this.#isClosed) return Promise.reject(new ClientClosedError());
+    const connection = this.#connection;
+    return this.#status.request(connection === undefined ? undefined : (m) => connection.send(m), options);
+  }
+
+  watchStatus(): () => void {
+    if (this.#isClosed) throw new ClientClosedError();
+    if (this.#status.addWatcher()) this.#connection?.send({ type: 'watch', on: true });
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      if (this.#status.removeWatcher() && !this.#isClosed) this.#connection?.send({ type: 'watch', on: false });
+    };
   }
 
   close(): Promise<void> {
@@ -198,7 +218,16 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
   }
 
   readonly #onMessage = (message: ManagerToClient): void => {
-    if (message.type === 'ping') return;
+    switch (message.type) {
+      case 'ping':
+        return;
+      case 'status':
+        if (!this.#status.answer(message.ref, message.snapshot)) this.emit('status', message.snapshot);
+        return;
+      case 'alert':
+        this.emit('alert', message.event);
+        return;
+    }
     const task = this.#tasks.get(message.id);
     if (task === undefined) {
       // Answered, cancelled or expired here already.
@@ -361,6 +390,7 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
     for (const task of this.#tasks.values()) {
       if (task.state === TaskState.ACTIVE) this.#send(task, connection);
     }
+    this.#status.resend((m) => connection.send(m));
     this.#connection = connection;
     this.emit('connected', { managerId: connection.managerId, address: this.#link.address });
   }
@@ -380,6 +410,7 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
       this.#cancelRemote(task);
       this.#settleClosed(task, error(task));
     }
+    this.#status.close();
     await this.#link.close();
     this.#connection = undefined;
     this.#history?.close();

@@ -75,6 +75,13 @@ export class ClientClosedError extends SluiceError {
   }
 }
 
+/** `client.status()` got no snapshot in time (not connected, or the manager did not answer). */
+export class StatusTimeoutError extends SluiceError {
+  constructor(timeoutMs: number) {
+    super('status_timeout', `No status from the manager within ${timeoutMs} ms`);
+  }
+}
+
 /**
  * The one place a final wire answer other than `completed` and `busy` becomes an error
  * (`busy` is retried first, so its error is built by the retry logic).

@@ -1,4 +1,5 @@
 import type { Priority } from '../core/priority.js';
+import type { AlertEvent, StatusSnapshot } from './status.js';
 
 /**
  * Every message on the wire, as a union keyed on `type`. One frame carries one message.
@@ -44,8 +45,15 @@ export interface Submit {
   notifyStart?: boolean;
 }
 export interface Cancel { type: 'cancel'; id: string }
+/** Asks for one status snapshot, answered by a `status` carrying the same `ref`. */
+export interface StatusRequest { type: 'status_request'; ref: number }
+/**
+ * Starts (`on: true`) or stops a subscription: a `status` every second and an `alert` on each
+ * alert raised or cleared, until stopped or the link closes.
+ */
+export interface Watch { type: 'watch'; on: boolean }
 
-export type ClientMessage = Submit | Cancel | Ping;
+export type ClientMessage = Submit | Cancel | StatusRequest | Watch | Ping;
 
 // ── manager → client: exactly one final answer per submitted id ─────────────────────────────
 
@@ -61,7 +69,12 @@ export interface WorkerLost { type: 'worker_lost'; id: string; attempts: number 
 export interface Started { type: 'started'; id: string; attempt: number }
 
 export type Answer = Completed | Failed | Busy | Expired | Cancelled | WorkerLost;
-export type ManagerToClient = Answer | Started | Ping;
+/** A snapshot: the answer to a `status_request` (with its `ref`) or a watcher's tick (no `ref`). */
+export interface Status { type: 'status'; ref?: number; snapshot: StatusSnapshot }
+/** To watchers: an alert was raised or cleared. */
+export interface Alert { type: 'alert'; event: AlertEvent }
+
+export type ManagerToClient = Answer | Started | Status | Alert | Ping;
 
 // ── manager → worker ──────────────────────────────────────────────────────────────────────────
 

@@ -1,4 +1,5 @@
 import { ProtocolError } from './errors.js';
+import { validateAlertEvent, validateStatusSnapshot } from './status.js';
 import type { Auth, ClientMessage, Hello, ManagerToClient, ManagerToWorker, Welcome, WorkerMessage } from './messages.js';
 
 /**
@@ -107,6 +108,10 @@ export const validateClientMessage: Validator<ClientMessage> = (value) => {
       return value as ClientMessage;
     case 'cancel':
       return isText(v['id'], MAX_ID_LENGTH) ? (value as ClientMessage) : invalid('cancel.id');
+    case 'status_request':
+      return isInt(v['ref'], 0, Number.MAX_SAFE_INTEGER) ? (value as ClientMessage) : invalid('status_request.ref');
+    case 'watch':
+      return typeof v['on'] === 'boolean' ? (value as ClientMessage) : invalid('watch.on: a boolean');
     case 'ping':
       return value as ClientMessage;
     default:
@@ -153,6 +158,15 @@ export const validateManagerToClient: Validator<ManagerToClient> = (value) => {
   if (type instanceof ProtocolError) return type;
   const v = value as Fields;
   if (type === 'ping') return value as ManagerToClient;
+  if (type === 'status') {
+    if (v['ref'] !== undefined && !isInt(v['ref'], 0, Number.MAX_SAFE_INTEGER)) return invalid('status.ref');
+    const snapshot = validateStatusSnapshot(v['snapshot']);
+    return snapshot instanceof ProtocolError ? snapshot : (value as ManagerToClient);
+  }
+  if (type === 'alert') {
+    const event = validateAlertEvent(v['event']);
+    return event instanceof ProtocolError ? event : (value as ManagerToClient);
+  }
   if (!isText(v['id'], MAX_ID_LENGTH)) return invalid(`${type}.id`);
   switch (type) {
     case 'completed':

@@ -7,7 +7,7 @@ export type { Priority, PriorityName } from './core/priority.js';
 export type { Logger } from './core/logger.js';
 
 export { connect } from './client/index.js';
-export type { Client, ClientOptions, RunOptions, TaskHandle, RetryOptions } from './client/index.js';
+export type { Client, ClientOptions, RunOptions, TaskHandle, RetryOptions, StatusOptions, StatusSnapshot, AlertEvent, ActiveAlert } from './client/index.js';
 export {
   BusyError,
   TaskFailedError,
@@ -15,6 +15,7 @@ export {
   WorkerLostError,
   CancelledError,
   ClientClosedError,
+  StatusTimeoutError,
   ProtocolError,
   AuthError,
   ConnectError,

@@ -12,7 +12,7 @@ let clock = 0;
 let nextConnection = 1;
 
 function makeDispatcher(options: { maxQueue?: number; maxLatencyMs?: number; maxAttempts?: number } = {}): Dispatcher {
-  return new Dispatcher({ maxQueue: options.maxQueue ?? 100, maxLatencyMs: options.maxLatencyMs, maxAttempts: options.maxAttempts ?? 3, logger: silentLogger, now: () => clock });
+  return new Dispatcher({ maxQueue: options.maxQueue ?? 100, maxLatencyMs: options.maxLatencyMs, maxAttempts: options.maxAttempts ?? 3, measureTimes: true, logger: silentLogger, now: () => clock });
 }
 
 function client(): ClientLink & { inbox: ManagerToClient[] } {
@@ -29,7 +29,7 @@ function worker(capacity: number, tasks = ['t']): WorkerLink & { inbox: ManagerT
 
 const submit = (id: string, extra: Partial<Submit> = {}): Submit => ({ type: 'submit', id, name: 't', args: id, priority: 5 as Priority, ...extra });
 const dispatches = (w: { inbox: ManagerToWorker[] }) => w.inbox.filter((m) => m.type === 'dispatch');
-const answersFor = (c: { inbox: ManagerToClient[] }, id: string) => c.inbox.filter((m) => m.type !== 'started' && m.type !== 'ping' && m.id === id);
+const answersFor = (c: { inbox: ManagerToClient[] }, id: string) => c.inbox.filter((m) => m.type !== 'started' && m.type !== 'ping' && m.type !== 'status' && m.type !== 'alert' && m.id === id);
 
 describe('Dispatcher', () => {
   it('dispatches to free slots and answers the completion once', () => {

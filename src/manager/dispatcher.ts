@@ -4,12 +4,15 @@ import { pickWorker } from '../core/scheduling/pick-worker.js';
 import type { Logger } from '../core/logger.js';
 import type { Answer, Cancel, Outcome, Submit } from '../protocol/messages.js';
 import type { ClientLink, TaskRecord, WorkerLink } from './links.js';
+import { Measures } from './measures.js';
 import { ManagerStats } from './stats.js';
 
 export interface DispatcherOptions {
   maxQueue: number;
   maxLatencyMs: number | undefined;
   maxAttempts: number;
+  /** Record wait and service times in histograms; off only to measure what measuring costs. */
+  measureTimes: boolean;
   logger: Logger;
   /** Monotonic milliseconds; injected so tests can drive time. */
   now: () => number;
@@ -32,6 +35,7 @@ export class Dispatcher {
   readonly serviceTimes = new ServiceTimes();
   readonly queue: AdmissionQueue<TaskRecord>;
   readonly stats = new ManagerStats();
+  readonly measures = new Measures();
   readonly #tasks = new Map<string, TaskRecord>();
   readonly #workers = new Set<WorkerLink>();
   readonly #options: DispatcherOptions;
@@ -105,6 +109,7 @@ export class Dispatcher {
       startedAt: 0,
       notifyStart: msg.notifyStart === true,
       crashedOn: undefined,
+      measures: undefined,
     };
     const result = this.queue.admit(
       { id: record.id, name: record.name, priority: record.priority, deadline: record.deadline, payload: record },
@@ -180,14 +185,22 @@ export class Dispatcher {
         this.serviceTimes.record(record.name, serviceMs);
         worker.serviceTime.update(serviceMs);
         this.stats.completed++;
+        const measures = record.measures!;
+        measures.completed++;
+        if (this.#options.measureTimes) measures.service.record(serviceMs);
         this.#answer(record, { type: 'completed', id: record.id, result: msg.result });
         break;
       }
-      case 'failed':
-        this.serviceTimes.record(record.name, now - record.startedAt);
+      case 'failed': {
+        const serviceMs = now - record.startedAt;
+        this.serviceTimes.record(record.name, serviceMs);
         this.stats.failed++;
+        const measures = record.measures!;
+        measures.failed++;
+        if (this.#options.measureTimes) measures.service.record(serviceMs);
         this.#answer(record, { type: 'failed', id: record.id, error: msg.error });
         break;
+      }
       case 'crashed':
         record.crashedOn = worker;
         this.#options.logger.warn({ taskId: record.id, task: record.name, nodeId: worker.nodeId, error: msg.error.message }, 'task crashed its thread');
@@ -242,7 +255,8 @@ export class Dispatcher {
     record.worker = worker;
     record.startedAt = now;
     worker.running.set(token, record);
-    this.stats.recordWait(now - record.enqueuedAt);
+    const measures = (record.measures ??= this.measures.forTask(record.name));
+    if (this.#options.measureTimes) measures.wait.record(now - record.enqueuedAt);
     if (record.attempt > 1) this.stats.retriedAttempts++;
     worker.send({
       type: 'dispatch',
@@ -354,6 +368,7 @@ export class Dispatcher {
   }
 
   close(): void {
+    if (!this.#closed) this.measures.destroy();
     this.#closed = true;
     if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;

@@ -1,6 +1,7 @@
 import { Ewma } from '../core/estimates/ewma.js';
 import type { Priority } from '../core/priority.js';
 import type { ManagerToClient, ManagerToWorker } from '../protocol/messages.js';
+import type { TaskMeasures } from './measures.js';
 
 /** Where a task is in its life at the manager; answered tasks leave the table. */
 export type TaskState = 'queued' | 'running';
@@ -29,6 +30,8 @@ export interface TaskRecord {
   notifyStart: boolean;
   /** The node whose thread or process crashed running the last attempt: the retry goes elsewhere if it can. */
   crashedOn: WorkerLink | undefined;
+  /** Its name's measurements, looked up once at the first dispatch. */
+  measures: TaskMeasures | undefined;
 }
 
 export interface ClientLink {
@@ -48,6 +51,8 @@ export class WorkerLink {
   readonly connectedAt = Date.now();
   /** Slots the node offers the manager (it lowers this to 0 while draining). */
   capacity: number;
+  /** The name the node gave when it connected (`--name`), if any. */
+  name: string | undefined = undefined;
 
   constructor(
     readonly connectionId: number,

@@ -4,11 +4,14 @@ import { childLogger, type Logger } from '../core/logger.js';
 import { createServer, type ProtocolServer } from '../protocol/server.js';
 import { ConnectError } from '../protocol/errors.js';
 import { LocalLink, type LocalManager, type ManagerSideLink, type PeerLink } from '../protocol/link.js';
-import type { ClientMessage, ManagerToClient, ManagerToWorker, Role, WorkerMessage } from '../protocol/messages.js';
+import type { Alert, ClientMessage, ManagerToClient, ManagerToWorker, Role, Status, WorkerMessage } from '../protocol/messages.js';
+import type { StatusSnapshot } from '../protocol/status.js';
 import { Dispatcher } from './dispatcher.js';
 import { WorkerLink, type ClientLink } from './links.js';
 import { resolveManagerOptions, type ManagerOptions, type ResolvedManagerOptions } from './options.js';
 import type { ManagerStats } from './stats.js';
+import { StatusWatch } from './watch.js';
+import type { LiveFigures } from './status.js';
 
 export interface WorkerSnapshot {
   nodeId: string;
@@ -48,6 +51,9 @@ export class Manager implements LocalManager {
   readonly #logger: Logger;
   readonly #clients = new Set<ClientLink>();
   readonly #localLinks = new Set<ManagerSideLink>();
+  readonly #watchers = new Set<ClientLink>();
+  readonly #watch: StatusWatch;
+  readonly #startedAt = performance.now();
   #address: { host: string; port: number } | undefined;
   #closing: Promise<void> | undefined;
 
@@ -59,6 +65,7 @@ export class Manager implements LocalManager {
       maxQueue: options.maxQueue,
       maxLatencyMs: options.maxLatencyMs,
       maxAttempts: options.maxAttempts,
+      measureTimes: options.measureTimes,
       logger: this.#logger,
       now: () => performance.now(),
     });
@@ -76,6 +83,17 @@ export class Manager implements LocalManager {
       },
       (connection) => this.#accept(connection),
     );
+    this.#watch = new StatusWatch({
+      intervalMs: options.statusIntervalMs,
+      fill: options.fill,
+      drift: options.drift,
+      logger: this.#logger,
+      stats: this.#dispatcher.stats,
+      measures: this.#dispatcher.measures,
+      live: () => this.#liveFigures(),
+      broadcast: (message) => this.#broadcast(message),
+      watched: () => this.#watchers.size > 0,
+    });
     this.#server.on('handshakeFailed', (info: { remoteAddress: string; reason: string }) => {
       this.#logger.warn(info, 'handshake failed');
     });
@@ -92,11 +110,42 @@ export class Manager implements LocalManager {
 
   async listen(): Promise<void> {
     this.#address = await this.#server.listen();
+    this.#watch.start();
     this.#logger.info({ host: this.#address.host, port: this.#address.port, managerId: this.managerId, auth: this.options.key !== undefined, tls: this.options.tls !== undefined }, 'manager listening');
   }
 
   get stats(): ManagerStats {
     return this.#dispatcher.stats;
+  }
+
+  /**
+   * The status snapshot: queue, capacity and counters as of now; rates, percentiles and alerts
+   * as of the last status tick (at most `statusIntervalMs` old).
+   */
+  status(): StatusSnapshot {
+    return this.#watch.snapshot();
+  }
+
+  #liveFigures(): LiveFigures {
+    const d = this.#dispatcher;
+    return {
+      time: Date.now(),
+      managerId: this.managerId,
+      uptimeMs: Math.round(performance.now() - this.#startedAt),
+      maxLatencyMs: this.options.maxLatencyMs,
+      queuedByPriority: d.queue.sizeByPriority(),
+      bound: d.queue.bound,
+      boundReason: d.queue.boundReason,
+      cap: this.options.maxQueue,
+      slots: d.slots,
+      busy: d.running,
+      workers: d.workers,
+      stats: d.stats,
+    };
+  }
+
+  #broadcast(message: Status | Alert): void {
+    for (const client of this.#watchers) client.send(message);
   }
 
   snapshot(): ManagerSnapshot {
@@ -157,11 +206,25 @@ export class Manager implements LocalManager {
     this.#logger.debug({ connectionId: connection.id, remote: connection.remoteAddress, name: connection.peerName }, 'client connected');
     connection.on('message', (raw) => {
       const message = raw as ClientMessage;
-      if (message.type === 'submit') dispatcher.submit(client, message);
-      else if (message.type === 'cancel') dispatcher.cancel(client, message);
+      switch (message.type) {
+        case 'submit':
+          dispatcher.submit(client, message);
+          break;
+        case 'cancel':
+          dispatcher.cancel(client, message);
+          break;
+        case 'status_request':
+          client.send({ type: 'status', ref: message.ref, snapshot: this.status() });
+          break;
+        case 'watch':
+          if (message.on) this.#watchers.add(client);
+          else this.#watchers.delete(client);
+          break;
+      }
     });
     connection.on('close', (error: Error | undefined) => {
       this.#clients.delete(client);
+      this.#watchers.delete(client);
       dispatcher.clientGone(client);
       this.#logger.debug({ connectionId: connection.id, reason: error?.message }, 'client disconnected');
     });
@@ -180,6 +243,7 @@ export class Manager implements LocalManager {
         worker = new WorkerLink(connection.id, message.nodeId, connection.remoteAddress, message.capacity, new Set(message.tasks), (m) => {
           if (!connection.isClosed) connection.send(m);
         });
+        worker.name = connection.peerName;
         this.#logger.info({ nodeId: message.nodeId, remote: connection.remoteAddress, capacity: message.capacity, tasks: message.tasks.length }, 'worker joined');
         dispatcher.addWorker(worker);
         return;
@@ -198,6 +262,8 @@ export class Manager implements LocalManager {
   /** Stops accepting, closes every connection (clients and workers reconnect elsewhere or later). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#watch.stop();
+      this.#watchers.clear();
       this.#dispatcher.close();
       await Promise.all([this.#server.close(), ...[...this.#localLinks].map((link) => link.close())]);
       this.#logger.info({ managerId: this.managerId }, 'manager closed');

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, describeValue } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
+import { DEFAULT_DRIFT, resolveFillThresholds, type DriftSettings, type FillThresholds } from '../core/watch/alarms.js';
 
 export const DEFAULT_MANAGER_HOST = '127.0.0.1';
 export const DEFAULT_MANAGER_PORT = 7400;
@@ -9,6 +10,7 @@ export const DEFAULT_HEARTBEAT_MS = 1_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_HANDSHAKE_FAILURES = 30;
+export const DEFAULT_STATUS_INTERVAL_MS = 1_000;
 
 export interface ManagerTlsOptions {
   cert: Buffer;
@@ -59,6 +61,22 @@ export interface ManagerOptions {
   logger?: Logger;
   /** Names this manager in welcomes and logs. @default a random id */
   managerId?: string;
+  /**
+   * When alerts are raised. Fill alerts: the queue's fill ratio (queued ÷ admission bound) at or
+   * above `fillWarning`/`fillCritical`, cleared once it falls `fillHysteresis` below. Service-time
+   * alerts: a task's recent p90 service time above `serviceTimeFactor ×` its norm (a moving
+   * average over the last minutes).
+   * @default { fillWarning: 0.7, fillCritical: 0.9, fillHysteresis: 0.1, serviceTimeFactor: 2 }
+   */
+  alerts?: { fillWarning?: number; fillCritical?: number; fillHysteresis?: number; serviceTimeFactor?: number };
+  /** How often status is computed and pushed to watchers, alerts checked and windows moved. @default 1000 */
+  statusIntervalMs?: number;
+  /**
+   * Record wait and service times in histograms (percentiles, Prometheus histograms, service-time
+   * alerts). Counters are kept either way; turning this off exists to measure what it costs.
+   * @default true
+   */
+  measureTimes?: boolean;
 }
 
 export interface ResolvedManagerOptions {
@@ -75,6 +93,10 @@ export interface ResolvedManagerOptions {
   readonly maxHandshakeFailures: number;
   readonly logger: Logger;
   readonly managerId: string | undefined;
+  readonly fill: FillThresholds;
+  readonly drift: DriftSettings;
+  readonly statusIntervalMs: number;
+  readonly measureTimes: boolean;
 }
 
 function integer(name: string, value: unknown, min: number, max: number, fallback: number): number;
@@ -99,6 +121,15 @@ export function resolveManagerOptions(options: ManagerOptions = {}): ResolvedMan
   if (options.key !== undefined && !(options.key instanceof Uint8Array)) {
     throw new InvalidArgumentError(`Expected \`key\` to be a Buffer (use parseKey() or a key file), got ${describeValue(options.key)}`);
   }
+  const alerts = options.alerts ?? {};
+  if (typeof alerts !== 'object' || alerts === null) throw new InvalidArgumentError(`Expected \`alerts\` to be an object, got ${describeValue(alerts)}`);
+  const factor = alerts.serviceTimeFactor ?? DEFAULT_DRIFT.factor;
+  if (typeof factor !== 'number' || !(factor > 1 && factor <= 1_000)) {
+    throw new InvalidArgumentError(`Expected \`alerts.serviceTimeFactor\` to be a number above 1, got ${describeValue(factor)}`);
+  }
+  if (options.measureTimes !== undefined && typeof options.measureTimes !== 'boolean') {
+    throw new InvalidArgumentError(`Expected \`measureTimes\` to be a boolean, got ${describeValue(options.measureTimes)}`);
+  }
   return Object.freeze({
     host,
     port: integer('port', options.port, 0, 65535, DEFAULT_MANAGER_PORT),
@@ -113,5 +144,10 @@ export function resolveManagerOptions(options: ManagerOptions = {}): ResolvedMan
     maxHandshakeFailures: integer('maxHandshakeFailures', options.maxHandshakeFailures, 0, 1_000_000, DEFAULT_MAX_HANDSHAKE_FAILURES),
     logger: options.logger ?? silentLogger,
     managerId: options.managerId,
+    fill: resolveFillThresholds({ warning: alerts.fillWarning, critical: alerts.fillCritical, hysteresis: alerts.fillHysteresis }),
+    // Clears halfway between the norm and the raise level, as the default (2× raises, 1.5× clears).
+    drift: Object.freeze({ ...DEFAULT_DRIFT, factor, clearFactor: 1 + (factor - 1) * 0.5 }),
+    statusIntervalMs: integer('statusIntervalMs', options.statusIntervalMs, 10, 60_000, DEFAULT_STATUS_INTERVAL_MS),
+    measureTimes: options.measureTimes ?? true,
   });
 }

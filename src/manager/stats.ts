@@ -20,16 +20,9 @@ export class ManagerStats {
   readonly rejectedByReason: Record<BusyReason, number> = {
     full: 0, latency: 0, deadline: 0, displaced: 0, no_workers: 0, draining: 0,
   };
-  waitMsTotal = 0;
-  waitCount = 0;
 
   rejected(reason: BusyReason): void {
     this.rejectedByReason[reason]++;
-  }
-
-  recordWait(ms: number): void {
-    this.waitMsTotal += ms;
-    this.waitCount++;
   }
 
   get rejectedTotal(): number {

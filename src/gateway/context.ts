@@ -17,6 +17,8 @@ export interface GatewayContext {
   readonly logger: Logger;
   /** Synchronous callers waiting for an answer (plain calls and callers attached to a job). */
   pending: number;
+  /** Bound on `pending`: the option, or the manager's capacity when the option was not given. */
+  maxPending: number;
   /** Set once close() starts: new requests are answered 503 `unavailable`. */
   closing: boolean;
   /** Plain synchronous calls in flight, cancelled with `shutdown` when close() runs out of grace. */
@@ -107,7 +109,7 @@ export function localRefusal(ctx: GatewayContext, priority: Priority, sync: bool
     if (closed > 0) {
       reason = ctx.gate.reason(priority);
       retryAfterMs = closed;
-    } else if (sync && ctx.pending >= ctx.options.maxPending) {
+    } else if (sync && ctx.pending >= ctx.maxPending) {
       reason = 'gateway_full';
     } else {
       return undefined;

@@ -7,11 +7,12 @@ import { BusyGate } from './busy-gate.js';
 import { CallList, SHUTDOWN, now, type GatewayContext } from './context.js';
 import { errorResponse, type ErrorResponse } from './http-errors.js';
 import { Jobs } from './jobs.js';
-import { GatewayMetrics } from './metrics.js';
+import { GatewayMetrics, type GatewayGauges } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
+import { AUTO_PENDING_ALLOWANCE, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { acceptRequestId, MAX_TASK_NAME_LENGTH, pathSegment } from './request-headers.js';
 import { sendError, sendJson, sendText } from './responses.js';
+import { StatusFeed } from './status-feed.js';
 import { TaskRoute } from './task-route.js';
 
 /** Longest job id in a path: an Idempotency-Key or a UUID. */
@@ -57,6 +58,7 @@ class HttpGateway implements Gateway {
   readonly #jobs: Jobs;
   readonly #tasks: TaskRoute;
   readonly #apiKeys: ApiKeys | undefined;
+  readonly #status: StatusFeed;
   readonly #idPrefix = `${randomBytes(4).toString('hex')}-`;
   #idCounter = 0;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -68,15 +70,21 @@ class HttpGateway implements Gateway {
     this.#ctx = {
       options,
       client: options.client,
-      metrics: new GatewayMetrics(),
+      metrics: new GatewayMetrics(() => this.#gauges()),
       gate: new BusyGate(),
       logger: childLogger(options.logger, { role: 'gateway' }),
       pending: 0,
+      maxPending: options.maxPending,
       closing: false,
       calls: new CallList(),
     };
     this.#jobs = new Jobs(this.#ctx);
     this.#tasks = new TaskRoute(this.#ctx, this.#jobs);
+    this.#status = new StatusFeed(this.#ctx, options.autoMaxPending ? (snapshot) => {
+      // What the manager can hold (its queue cap and its slots), and room for the status being
+      // up to a second old: the gateway's own bound then refuses only what the manager would.
+      this.#ctx.maxPending = snapshot.queue.cap + snapshot.capacity.slots + AUTO_PENDING_ALLOWANCE;
+    } : undefined);
     this.#apiKeys = options.apiKeys === undefined ? undefined : new ApiKeys(options.apiKeys);
     this.#server = createServer({
       headersTimeout: options.headersTimeoutMs,
@@ -118,6 +126,7 @@ class HttpGateway implements Gateway {
     server.on('error', (error) => this.#ctx.logger.error({ err: error }, 'gateway server error'));
     const info = server.address() as AddressInfo;
     this.#address = { host: info.address, port: info.port };
+    this.#status.start();
     // Finished jobs past their TTL are also dropped when touched; this frees them when idle.
     const every = Math.min(60_000, Math.max(1_000, this.#options.jobTtlMs));
     this.#sweepTimer = setInterval(() => this.#jobs.store.sweep(now()), every);
@@ -188,6 +197,11 @@ class HttpGateway implements Gateway {
       }
       return;
     }
+    if (path === '/v1/status' || path === '/v1/status/stream') {
+      if (method !== 'GET' && method !== 'HEAD') return this.#methodNotAllowed(req, res, reqId, 'GET');
+      if (path === '/v1/status') return this.#status.get(res, reqId);
+      return this.#status.stream(req, res, reqId);
+    }
     if (path.startsWith(JOBS_PREFIX)) {
       const id = pathSegment(path, JOBS_PREFIX.length, MAX_JOB_ID_LENGTH);
       if (id === undefined) return this.#notFound(req, res, reqId);
@@ -201,27 +215,46 @@ class HttpGateway implements Gateway {
   #health(res: ServerResponse, reqId: string, path: string): void {
     const ctx = this.#ctx;
     if (path === '/healthz') return sendJson(res, ctx.metrics, 200, HEALTHY, reqId);
-    const ready = this.#ready();
     if (path === '/readyz') {
-      if (ready) return sendJson(res, ctx.metrics, 200, READY, reqId);
+      if (this.#ready()) return sendJson(res, ctx.metrics, 200, READY, reqId);
       return sendError(res, ctx.metrics, errorResponse('not_ready', 'Not connected to a manager that has workers'), reqId);
     }
-    const store = this.#jobs.store;
-    let text = ctx.metrics.render({ pending: ctx.pending, jobs: store.size, unfinishedJobs: store.unfinished, jobsEvicted: store.evicted, ready });
+    void this.#metrics(res, reqId);
+  }
+
+  async #metrics(res: ServerResponse, reqId: string): Promise<void> {
+    const ctx = this.#ctx;
+    let text: string;
+    try {
+      text = await ctx.metrics.render();
+    } catch (error) {
+      return this.#internal(res, reqId, error);
+    }
     const extra = this.#options.extraMetrics;
     if (extra !== undefined) {
       try {
-        text += extra();
+        text += `\n${await extra()}`;
       } catch (error) {
-        ctx.logger.warn({ err: error }, 'extraMetrics threw');
+        ctx.logger.warn({ err: error }, 'extraMetrics failed');
       }
     }
     sendText(res, ctx.metrics, 200, 'text/plain; version=0.0.4; charset=utf-8', text, reqId);
   }
 
+  #gauges(): GatewayGauges {
+    const ctx = this.#ctx;
+    const store = this.#jobs.store;
+    return {
+      pending: ctx.pending, maxPending: ctx.maxPending, jobs: store.size, unfinishedJobs: store.unfinished,
+      jobsEvicted: store.evicted, statusStreams: this.#status.streams, ready: this.#ready(),
+    };
+  }
+
   #ready(): boolean {
+    const readiness = this.#options.readiness;
+    if (readiness === undefined) return this.#ctx.client.connected && (this.#status.fresh?.capacity.workers ?? 0) > 0;
     try {
-      return this.#options.readiness();
+      return readiness();
     } catch {
       return false;
     }
@@ -246,6 +279,7 @@ class HttpGateway implements Gateway {
   async #close(): Promise<void> {
     const ctx = this.#ctx;
     ctx.closing = true;
+    this.#status.close();
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
     const server = this.#server;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

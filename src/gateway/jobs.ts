@@ -99,7 +99,7 @@ export class Jobs {
       sendError(res, ctx.metrics, busyResponse('jobs_full', 1000, 'The gateway holds as many jobs as it may; retry later'), reqId);
       return;
     }
-    if (!request.respondAsync && ctx.pending >= ctx.options.maxPending) {
+    if (!request.respondAsync && ctx.pending >= ctx.maxPending) {
       sendError(res, ctx.metrics, localRefusal(ctx, request.priority, true) ?? busyResponse('gateway_full', 1000, 'The task queue is full; retry later'), reqId);
       return;
     }
@@ -228,7 +228,7 @@ export class Jobs {
   /** A synchronous caller waits for `job`; when the last one leaves, a job no one else wants is cancelled. */
   #attach(res: ServerResponse, reqId: string, job: Job): void {
     const ctx = this.#ctx;
-    if (ctx.pending >= ctx.options.maxPending) {
+    if (ctx.pending >= ctx.maxPending) {
       sendError(res, ctx.metrics, localRefusal(ctx, job.priority, true) ?? busyResponse('gateway_full', 1000, 'The task queue is full; retry later'), reqId);
       return;
     }

@@ -42,6 +42,16 @@ export const openApiDocument = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'One of the gateway\'s API keys, when it has any.' } },
     schemas: {
+      StatusSnapshot: {
+        type: 'object',
+        description: 'See the README section "Watching the queue" for every field.',
+        required: ['time', 'managerId', 'uptimeMs', 'maxLatencyMs', 'queue', 'capacity', 'totals', 'rates', 'tasks', 'workers', 'alerts', 'healthy'],
+        properties: {
+          queue: { type: 'object', required: ['depth', 'total', 'bound', 'boundReason', 'cap', 'fill'] },
+          alerts: { type: 'array', items: { type: 'object', required: ['kind', 'level', 'since', 'value', 'threshold', 'message'] } },
+          healthy: { type: 'boolean', description: 'No alert is active.' },
+        },
+      },
       ErrorBody: {
         type: 'object',
         required: ['error'],
@@ -136,6 +146,28 @@ export const openApiDocument = {
           '401': unauthorized,
           '404': error('Unknown job.', ['job_not_found']),
           '409': error('The job had already finished.', ['job_finished']),
+        },
+      },
+    },
+    '/v1/status': {
+      parameters: [requestId],
+      get: {
+        summary: 'The manager\'s status now: queue depth, bound and fill, capacity, counters, rates, per-task wait and service percentiles, worker nodes, active alerts.',
+        responses: {
+          '200': { description: 'The status snapshot.', ...json(ref('StatusSnapshot')) },
+          '401': unauthorized,
+          '503': error('No status from the manager (not connected, or no answer within 2 s).', ['unavailable']),
+        },
+      },
+    },
+    '/v1/status/stream': {
+      parameters: [requestId],
+      get: {
+        summary: 'Server-sent events: `event: status` with a snapshot once a second, `event: alert` with each alert raised or cleared.',
+        responses: {
+          '200': { description: 'An event stream that stays open.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          '401': unauthorized,
+          '503': error('Too many streams open.', ['unavailable']),
         },
       },
     },

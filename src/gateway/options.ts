@@ -23,8 +23,8 @@ export interface GatewayOptions {
   apiKeys?: readonly string[];
   /**
    * Synchronous requests waiting for their task at once. Past it the gateway answers 503 `busy`
-   * without touching the manager. Embedders should pass the manager's `maxQueue` plus its slots.
-   * @default 10000
+   * without touching the manager.
+   * @default the manager's queue cap plus its worker slots plus 1000, from its status (10000 until known)
    */
   maxPending?: number;
   /** Async job results: at most `maxJobs` kept, each for `ttlMs` after it finished; then 404. */
@@ -59,12 +59,12 @@ export interface GatewayOptions {
   /** How long `close()` lets requests in flight finish before cancelling their tasks. @default 5000 */
   closeGraceMs?: number;
   /**
-   * Whether /readyz answers 200. The CLI wires "connected to a manager that has workers".
-   * @default () => client.connected
+   * Whether /readyz answers 200.
+   * @default connected to a manager whose latest status (at most 2.5 s old) counts a worker
    */
   readiness?: () => boolean;
   /** Text appended to /metrics (Prometheus exposition format), e.g. the embedding manager's metrics. */
-  extraMetrics?: () => string;
+  extraMetrics?: () => string | Promise<string>;
   /** Per-request child loggers carry `reqId`. @default a silent logger */
   logger?: Logger;
 }
@@ -76,6 +76,8 @@ export interface ResolvedGatewayOptions {
   readonly port: number;
   readonly apiKeys: readonly string[] | undefined;
   readonly maxPending: number;
+  /** `maxPending` was not given: it follows the manager's capacity. */
+  readonly autoMaxPending: boolean;
   readonly maxJobs: number;
   readonly jobTtlMs: number;
   readonly bodyLimitBytes: number;
@@ -88,14 +90,16 @@ export interface ResolvedGatewayOptions {
   readonly maxRequestsPerSocket: number;
   readonly maxConnections: number;
   readonly closeGraceMs: number;
-  readonly readiness: () => boolean;
-  readonly extraMetrics: (() => string) | undefined;
+  readonly readiness: (() => boolean) | undefined;
+  readonly extraMetrics: (() => string | Promise<string>) | undefined;
   readonly logger: Logger;
 }
 
 export const DEFAULT_GATEWAY_HOST = '127.0.0.1';
 export const DEFAULT_GATEWAY_PORT = 7401;
 export const DEFAULT_MAX_PENDING = 10_000;
+/** Added to the manager's queue cap and slots when `maxPending` follows its capacity. */
+export const AUTO_PENDING_ALLOWANCE = 1_000;
 export const DEFAULT_MAX_JOBS = 10_000;
 export const DEFAULT_JOB_TTL_MS = 600_000;
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -160,7 +164,6 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
   if (typeof jobs !== 'object' || jobs === null) fail('jobs', '{ maxJobs, ttlMs }', options.jobs);
   const logger = options.logger ?? silentLogger;
   if (typeof logger !== 'object' || logger === null || typeof logger.error !== 'function') fail('logger', 'a pino-style logger', options.logger);
-  const readiness = fn<() => boolean>('readiness', options.readiness) ?? ((): boolean => client.connected);
   const headersTimeoutMs = integer('headersTimeoutMs', options.headersTimeoutMs, 1, MAX_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS);
   const requestTimeoutMs = integer('requestTimeoutMs', options.requestTimeoutMs, 1, MAX_TIMEOUT_MS, Math.max(DEFAULT_REQUEST_TIMEOUT_MS, headersTimeoutMs));
   // node:http refuses a headers timeout longer than the whole-request timeout.
@@ -174,6 +177,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     port: integer('port', options.port, 0, 65535, DEFAULT_GATEWAY_PORT),
     apiKeys: apiKeys(options.apiKeys),
     maxPending: integer('maxPending', options.maxPending, 1, 10_000_000, DEFAULT_MAX_PENDING),
+    autoMaxPending: options.maxPending === undefined,
     maxJobs: integer('jobs.maxJobs', jobs.maxJobs, 1, 10_000_000, DEFAULT_MAX_JOBS),
     jobTtlMs: integer('jobs.ttlMs', jobs.ttlMs, 1, MAX_TIMEOUT_MS, DEFAULT_JOB_TTL_MS),
     bodyLimitBytes: integer('bodyLimitBytes', options.bodyLimitBytes, 1, 1024 * 1024 * 1024, DEFAULT_BODY_LIMIT_BYTES),
@@ -186,8 +190,8 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     maxRequestsPerSocket: integer('maxRequestsPerSocket', options.maxRequestsPerSocket, 0, 1_000_000_000, DEFAULT_MAX_REQUESTS_PER_SOCKET),
     maxConnections: integer('maxConnections', options.maxConnections, 1, 10_000_000, DEFAULT_MAX_CONNECTIONS),
     closeGraceMs: integer('closeGraceMs', options.closeGraceMs, 0, MAX_TIMEOUT_MS, DEFAULT_CLOSE_GRACE_MS),
-    readiness,
-    extraMetrics: fn<() => string>('extraMetrics', options.extraMetrics),
+    readiness: fn<() => boolean>('readiness', options.readiness),
+    extraMetrics: fn<() => string | Promise<string>>('extraMetrics', options.extraMetrics),
     logger,
   });
 }

@@ -136,7 +136,7 @@ class TaskExchange extends TaskCall {
       return;
     }
     // The bound is checked again now that the body is in: the first check let the read start.
-    if (ctx.pending >= ctx.options.maxPending) {
+    if (ctx.pending >= ctx.maxPending) {
       sendError(this.res, ctx.metrics, localRefusal(ctx, headers.priority, true) as ErrorResponse, this.reqId);
       return;
     }

@@ -11,6 +11,8 @@ import { WorkerLink, type ClientLink } from './links.js';
 import { resolveManagerOptions, type ManagerOptions, type ResolvedManagerOptions } from './options.js';
 import type { ManagerStats } from './stats.js';
 import { StatusWatch } from './watch.js';
+import { createManagerRegistry } from './metrics.js';
+import type { Registry } from 'prom-client';
 import type { LiveFigures } from './status.js';
 
 export interface WorkerSnapshot {
@@ -54,6 +56,8 @@ export class Manager implements LocalManager {
   readonly #watchers = new Set<ClientLink>();
   readonly #watch: StatusWatch;
   readonly #startedAt = performance.now();
+  /** The manager's Prometheus metrics; read only when scraped. */
+  readonly metricsRegistry: Registry;
   #address: { host: string; port: number } | undefined;
   #closing: Promise<void> | undefined;
 
@@ -94,6 +98,7 @@ export class Manager implements LocalManager {
       broadcast: (message) => this.#broadcast(message),
       watched: () => this.#watchers.size > 0,
     });
+    this.metricsRegistry = createManagerRegistry({ live: () => this.#liveFigures(), measures: this.#dispatcher.measures, watch: this.#watch });
     this.#server.on('handshakeFailed', (info: { remoteAddress: string; reason: string }) => {
       this.#logger.warn(info, 'handshake failed');
     });
@@ -142,6 +147,11 @@ export class Manager implements LocalManager {
       workers: d.workers,
       stats: d.stats,
     };
+  }
+
+  /** The manager's metrics in the Prometheus text format. */
+  metrics(): Promise<string> {
+    return this.metricsRegistry.metrics();
   }
 
   #broadcast(message: Status | Alert): void {

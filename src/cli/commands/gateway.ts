@@ -129,6 +129,7 @@ export async function startEmbeddedGateway(
   manager: LocalManager,
   readiness: () => boolean,
   logger: Logger,
+  extraMetrics?: () => Promise<string>,
 ): Promise<EmbeddedGateway> {
   const client: Client<TaskMap> = await connect({ manager, name: 'gateway' });
   try {
@@ -139,6 +140,7 @@ export async function startEmbeddedGateway(
       host: plan.host,
       port: plan.port,
       readiness: () => client.connected && readiness(),
+      ...(extraMetrics === undefined ? {} : { extraMetrics }),
       logger,
     });
     return { gateway, close: () => gateway.close() };

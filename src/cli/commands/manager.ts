@@ -76,7 +76,7 @@ export function planGateway(values: FlagValues, options: ManagerOptions): Promis
 /** Starts the planned gateway in the manager's process; ready once a worker node has joined. */
 export async function embedGateway(plan: EmbeddedGatewayPlan | undefined, manager: Manager, logger: Logger): Promise<EmbeddedGateway | undefined> {
   if (plan === undefined) return undefined;
-  return startEmbeddedGateway(plan, manager, () => manager.snapshot().workers.length > 0, logger);
+  return startEmbeddedGateway(plan, manager, () => manager.snapshot().workers.length > 0, logger, () => manager.metrics());
 }
 
 export async function managerCommand(argv: string[]): Promise<number> {

@@ -12,7 +12,7 @@ import { GatewayCaller, type CallResult } from '../../src/gateway/http-caller.te
 import { startManager, type Manager, type ManagerOptions } from '../../src/manager/index.js';
 import { startWorker, type WorkerNode } from '../../src/worker/index.js';
 
-const TASKS = fileURLToPath(new URL('../../../test/fixtures/gateway-http-tasks.js', import.meta.url));
+export const TASKS = fileURLToPath(new URL('../../../test/fixtures/gateway-http-tasks.js', import.meta.url));
 /** Spelled the same in the fixture. */
 const EVENTS = 'sluice-test:gateway-task-events';
 const RELEASES = 'sluice-test:gateway-task-releases';

@@ -8,7 +8,8 @@ import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type GatewayOptions } from '../../src/gateway/index.js';
 import { GatewayCaller } from '../../src/gateway/http-caller.test-helpers.js';
-import { GatewayStack, until } from '../helpers/gateway-stack.js';
+import { GatewayStack, TASKS, pollAsync, until } from '../helpers/gateway-stack.js';
+import { startWorker, type WorkerNode } from '../../src/worker/index.js';
 
 let stack: GatewayStack;
 before(async () => {
@@ -81,15 +82,19 @@ describe('health, metrics and the OpenAPI document', () => {
     assert.deepEqual((await caller.call('GET', '/readyz')).json, { status: 'ready' });
   });
 
-  it('defaults readiness to the client being connected', async () => {
+  it('defaults readiness to a connected manager whose status counts a worker', async () => {
     const lonely = await GatewayStack.start({ noWorker: true });
+    let worker: WorkerNode | undefined;
     try {
       const { caller } = await lonely.front();
-      assert.equal((await caller.call('GET', '/readyz')).status, 200);
+      assert.equal((await caller.call('GET', '/readyz')).status, 503, 'no worker yet');
+      worker = await startWorker({ manager: lonely.manager, tasks: TASKS, capacity: 1, threads: 1 });
+      await pollAsync(async () => (await caller.call('GET', '/readyz')).status === 200, 'ready once a worker joined');
       await lonely.manager.close();
       await until(() => !lonely.client.connected, 5_000, 'the client saw its manager go');
       assert.equal((await caller.call('GET', '/readyz')).status, 503);
     } finally {
+      await worker?.close();
       await lonely.close();
     }
   });

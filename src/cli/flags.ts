@@ -47,6 +47,18 @@ export function integerFlag(values: FlagValues, name: string, min: number, max: 
   return n;
 }
 
+/** Parses `--name X` as a decimal number within [min, max]; the message names the flag and the range. */
+export function numberFlag(values: FlagValues, name: string, min: number, max: number): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const text = String(raw);
+  const n = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(`Invalid --${name} ${JSON.stringify(text)}: expected a number from ${min} to ${max}`);
+  }
+  return n;
+}
+
 export function choiceFlag<T extends string>(values: FlagValues, name: string, choices: readonly T[]): T | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;

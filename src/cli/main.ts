@@ -6,6 +6,7 @@ import { workerCommand, workerUsage } from './commands/worker.js';
 import { devCommand, devUsage } from './commands/dev.js';
 import { runCommand, runUsage } from './commands/run.js';
 import { gatewayCommand, gatewayUsage } from './commands/gateway.js';
+import { statusCommand, statusUsage } from './commands/status.js';
 
 const EXIT_USAGE = 64;
 const EXIT_UNAVAILABLE = 69;
@@ -17,6 +18,7 @@ const commands: Record<string, { run: (argv: string[]) => number | Promise<numbe
   worker: { run: workerCommand, usage: workerUsage, summary: 'run a worker node that executes tasks' },
   gateway: { run: gatewayCommand, usage: gatewayUsage, summary: 'serve the HTTP gateway in front of a manager' },
   run: { run: runCommand, usage: runUsage, summary: 'run one task and print its result' },
+  status: { run: statusCommand, usage: statusUsage, summary: 'show the queue, workers and alerts of a manager' },
   keygen: { run: keygen, usage: keygenUsage, summary: 'print a new shared key' },
 };
 
@@ -69,7 +71,7 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
     // Commands that finished (run, keygen) must not be held open by a lingering handle.
-    if (process.argv[2] === 'run' || process.argv[2] === 'keygen') setImmediate(() => process.exit(code)).unref();
+    if (process.argv[2] === 'run' || process.argv[2] === 'keygen' || process.argv[2] === 'status') setImmediate(() => process.exit(code)).unref();
   },
   (error: unknown) => {
     process.stderr.write(`sluice: ${String(error)}\n`);

@@ -119,3 +119,24 @@ export async function startDevProcess(
   const [, port] = String(ready['manager']).split(':');
   return { proc, port: Number(port), httpPort: Number(httpPort) };
 }
+
+export interface Run { code: number | null; stdout: string; stderr: string }
+
+/** Runs the CLI to completion (bounded by timeoutMs) and collects its output. */
+export function runSluice(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SLUICE_BIN, ...args], { env: { ...process.env, SLUICE_LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sluice ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -1,6 +1,5 @@
 // The CLI as a user runs it: real processes, real sockets on 127.0.0.1, exit codes and output.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,32 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type Client } from '../../src/index.js';
 import { generateKey } from '../../src/protocol/auth.js';
 import type { SluiceProcess} from '../helpers/processes.js';
-import { SLUICE_BIN, startManagerProcess, startWorkerProcess } from '../helpers/processes.js';
+import { runSluice as sluice, startManagerProcess, startWorkerProcess, type Run } from '../helpers/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
 const keyFile = join(dir, 'sluice.key');
 writeFileSync(keyFile, `${generateKey()}\n`);
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** Runs the CLI to completion (bounded by timeoutMs) and collects its output. */
-function sluice(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SLUICE_BIN, ...args], { env: { ...process.env, SLUICE_LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sluice ${args.join(' ')} did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('sluice CLI without a manager', () => {
   it('keygen prints a fresh 32-byte hex key', async () => {
@@ -45,7 +23,7 @@ describe('sluice CLI without a manager', () => {
   });
 
   it('--help works for every command and exits 0', async () => {
-    for (const command of ['dev', 'manager', 'worker', 'gateway', 'run', 'keygen']) {
+    for (const command of ['dev', 'manager', 'worker', 'gateway', 'run', 'status', 'keygen']) {
       const r = await sluice([command, '--help']);
       assert.equal(r.code, 0, command);
       assert.match(r.stdout, new RegExp(`Usage: sluice ${command}`));

@@ -1,7 +1,8 @@
 import { startManager, type Manager } from '../../manager/manager.js';
 import { DEFAULT_MANAGER_PORT, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_HANDSHAKE_FAILURES, DEFAULT_MAX_QUEUE, type ManagerOptions } from '../../manager/options.js';
 import type { Logger } from '../../core/logger.js';
-import { UsageError, helpFlag, integerFlag, keyFlags, keyFromFlags, logFlags, parseFlags, stringFlag, tlsFromFlags, type FlagSpec, type FlagValues } from '../flags.js';
+import { DEFAULT_DRIFT, DEFAULT_FILL_CRITICAL, DEFAULT_FILL_HYSTERESIS, DEFAULT_FILL_WARNING } from '../../core/watch/alarms.js';
+import { UsageError, helpFlag, integerFlag, numberFlag, keyFlags, keyFromFlags, logFlags, parseFlags, stringFlag, tlsFromFlags, type FlagSpec, type FlagValues } from '../flags.js';
 import { createCliLogger } from '../logger.js';
 import { untilShutdown } from '../shutdown.js';
 import { embeddedGatewayFlags, embeddedGatewayFlagsHelp, planEmbeddedGateway, startEmbeddedGateway, type EmbeddedGateway, type EmbeddedGatewayPlan } from './gateway.js';
@@ -14,6 +15,10 @@ export const managerFlags: FlagSpec = {
   'max-attempts': { type: 'string' },
   'heartbeat': { type: 'string' },
   'max-handshake-failures': { type: 'string' },
+  'fill-warning': { type: 'string' },
+  'fill-critical': { type: 'string' },
+  'fill-hysteresis': { type: 'string' },
+  'service-time-factor': { type: 'string' },
   ...keyFlags,
 };
 
@@ -29,7 +34,11 @@ export const managerFlagsHelp = `  --host HOST            address to listen on (
   --heartbeat MS         keep-alive interval; 3 missed = peer gone (default 1000)
   --max-handshake-failures N
                          failed handshakes per IP per minute before it is refused
-                         for the rest of the minute (default ${DEFAULT_MAX_HANDSHAKE_FAILURES}; 0 = no limit)`;
+                         for the rest of the minute (default ${DEFAULT_MAX_HANDSHAKE_FAILURES}; 0 = no limit)
+  --fill-warning R       raise a warning alert when the queue is this full, 0–1 (default ${DEFAULT_FILL_WARNING})
+  --fill-critical R      raise a critical alert when the queue is this full (default ${DEFAULT_FILL_CRITICAL})
+  --fill-hysteresis R    a fill alert clears this far below its threshold (default ${DEFAULT_FILL_HYSTERESIS})
+  --service-time-factor F  alert when a task's recent p90 service time passes F × its norm (default ${DEFAULT_DRIFT.factor})`;
 
 export const managerUsage = `Usage: sluice manager [options]
 
@@ -57,6 +66,12 @@ export async function managerOptionsFromFlags(values: FlagValues, logger: Logger
     maxAttempts: integerFlag(values, 'max-attempts', 1, 100),
     heartbeatMs: integerFlag(values, 'heartbeat', 50, 60_000),
     maxHandshakeFailures: integerFlag(values, 'max-handshake-failures', 0, 1_000_000),
+    alerts: {
+      fillWarning: numberFlag(values, 'fill-warning', 0.01, 1),
+      fillCritical: numberFlag(values, 'fill-critical', 0.01, 1),
+      fillHysteresis: numberFlag(values, 'fill-hysteresis', 0, 0.99),
+      serviceTimeFactor: numberFlag(values, 'service-time-factor', 1.01, 1_000),
+    },
     logger,
   };
 }

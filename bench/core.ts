@@ -1,6 +1,8 @@
 // npm run bench:core — the runtime's raw speed with client, manager and one worker node as three
 // processes on this machine: end-to-end no-op tasks/s (pipelined), busy replies/s from one
 // manager, and the manager's memory while it rejects. Figures are printed as a table and as JSON.
+// BENCH_OVERHEAD_ROUNDS=N (default 0) adds the cost of measuring: N interleaved rounds each of
+// the no-op throughput with the manager's timing histograms on and off (`--no-timings`).
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { connect, BusyError } from '../src/index.js';
 import { generateKey } from '../src/protocol/auth.js';
 import { SluiceProcess } from '../test/helpers/processes.js';
+import { Measures } from '../src/manager/measures.js';
 
 const NOOP_TASKS = fileURLToPath(new URL('../../bench/fixtures/noop-tasks.js', import.meta.url));
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -28,6 +31,7 @@ function makeKeyFile(): string {
   writeFileSync(file, `${generateKey()}\n`);
   return file;
 }
+const overheadRounds = Number(process.env['BENCH_OVERHEAD_ROUNDS'] ?? 0);
 
 type Tasks = { noop: () => Promise<null> };
 
@@ -49,9 +53,12 @@ async function startManager(flags: string[]): Promise<{ proc: SluiceProcess; por
   return { proc, port: line['port'] as number };
 }
 
-/** Keeps `window` tasks in flight for `seconds`; returns completed tasks per second. */
-async function throughput(): Promise<{ tasksPerSecond: number; completed: number }> {
-  const { proc: manager, port } = await startManager(['--max-queue', String(window * 2)]);
+/**
+ * Keeps `window` tasks in flight for `seconds`; returns completed tasks per second and the
+ * manager's CPU time per task (µs), which is what measuring adds to.
+ */
+async function throughput(managerFlags: string[] = []): Promise<{ tasksPerSecond: number; completed: number; managerCpuUsPerTask: number }> {
+  const { proc: manager, port } = await startManager(['--max-queue', String(window * 2), ...managerFlags]);
   const worker = new SluiceProcess(['worker', '--manager', `127.0.0.1:${port}`, '--tasks', NOOP_TASKS, '--capacity', '64', '--threads', '1', ...keyFlags]);
   await manager.waitForLog((l) => l.msg === 'worker joined', 20_000);
   const client = await connect<Tasks>({ manager: `127.0.0.1:${port}`, maxInFlight: window, ...connectKey });
@@ -67,13 +74,15 @@ async function throughput(): Promise<{ tasksPerSecond: number; completed: number
         completed++;
       }
     };
+    const cpuBefore = cpuSeconds(manager.pid);
     const lanes = Array.from({ length: window }, lane);
     await new Promise((r) => setTimeout(r, seconds * 1_000));
     stop = true;
     const elapsed = (performance.now() - started) / 1_000;
     const measured = completed;
+    const managerCpuUsPerTask = ((cpuSeconds(manager.pid) - cpuBefore) * 1e6) / measured;
     await Promise.all(lanes);
-    return { tasksPerSecond: measured / elapsed, completed: measured };
+    return { tasksPerSecond: measured / elapsed, completed: measured, managerCpuUsPerTask };
   } finally {
     await client.close();
     await worker.stop();
@@ -157,8 +166,63 @@ async function busyReplies(): Promise<{ busyPerSecond: number; managerCpuShare: 
   }
 }
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Interleaved rounds with timing histograms on and off, so drift in the machine's load hits both. */
+async function measuringCost(rounds: number): Promise<{ on: number[]; off: number[]; onCpuUs: number[]; offCpuUs: number[] }> {
+  const result = { on: [] as number[], off: [] as number[], onCpuUs: [] as number[], offCpuUs: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    const on = await throughput();
+    const off = await throughput(['--no-timings']);
+    result.on.push(on.tasksPerSecond);
+    result.onCpuUs.push(on.managerCpuUsPerTask);
+    result.off.push(off.tasksPerSecond);
+    result.offCpuUs.push(off.managerCpuUsPerTask);
+    process.stderr.write(`round ${round + 1}: on ${Math.round(on.tasksPerSecond)}/s ${on.managerCpuUsPerTask.toFixed(1)} µs; off ${Math.round(off.tasksPerSecond)}/s ${off.managerCpuUsPerTask.toFixed(1)} µs\n`);
+  }
+  return result;
+}
+
+/**
+ * What the manager's hot path adds per task, in isolation: the name lookup and the two timing
+ * records (wait at dispatch, service at the outcome), in ns; the best of five runs of 1M.
+ */
+function recordingNsPerTask(): number {
+  const measures = new Measures();
+  const runs = 1_000_000;
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let i = 0; i < runs; i++) {
+      const m = measures.forTask('noop');
+      m.wait.record((i % 97) * 0.013);
+      m.service.record((i % 89) * 0.021);
+    }
+    best = Math.min(best, ((performance.now() - started) * 1e6) / runs);
+  }
+  measures.destroy();
+  return best;
+}
+
 if (process.argv[2] === 'busy-load') {
   await busyLoad(Number(process.argv[3]));
+} else if (overheadRounds > 0) {
+  const recordNs = recordingNsPerTask();
+  const c = await measuringCost(overheadRounds);
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  const range = (xs: number[], f: (n: number) => string): string => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+  const us = (n: number): string => n.toFixed(1);
+  process.stdout.write(`
+| timing histograms (${overheadRounds} interleaved rounds of ${seconds} s) | no-op tasks/s, median (range) | manager CPU µs per task, median (range) |
+| --- | --- | --- |
+| on (default) | ${fmt(median(c.on))} (${range(c.on, fmt)}) | ${us(median(c.onCpuUs))} (${range(c.onCpuUs, us)}) |
+| off (\`--no-timings\`) | ${fmt(median(c.off))} (${range(c.off, fmt)}) | ${us(median(c.offCpuUs))} (${range(c.offCpuUs, us)}) |
+| cost of measuring | ${((1 - median(c.on) / median(c.off)) * 100).toFixed(1)}% of throughput | ${((median(c.onCpuUs) / median(c.offCpuUs) - 1) * 100).toFixed(1)}% of manager CPU |
+
+Recording alone (name lookup and two histogram records per task, in-process loop): ${recordNs.toFixed(0)} ns per task, ${((recordNs / 1_000 / median(c.offCpuUs)) * 100).toFixed(1)}% of the manager's CPU time per task.
+`);
+  process.stdout.write(`${JSON.stringify({ ...c, recordNs })}\n`);
+  process.exit(0);
 } else {
   const t = await throughput();
   const b = await busyReplies();

@@ -19,6 +19,7 @@ export const managerFlags: FlagSpec = {
   'fill-critical': { type: 'string' },
   'fill-hysteresis': { type: 'string' },
   'service-time-factor': { type: 'string' },
+  'no-timings': { type: 'boolean' },
   ...keyFlags,
 };
 
@@ -38,7 +39,8 @@ export const managerFlagsHelp = `  --host HOST            address to listen on (
   --fill-warning R       raise a warning alert when the queue is this full, 0–1 (default ${DEFAULT_FILL_WARNING})
   --fill-critical R      raise a critical alert when the queue is this full (default ${DEFAULT_FILL_CRITICAL})
   --fill-hysteresis R    a fill alert clears this far below its threshold (default ${DEFAULT_FILL_HYSTERESIS})
-  --service-time-factor F  alert when a task's recent p90 service time passes F × its norm (default ${DEFAULT_DRIFT.factor})`;
+  --service-time-factor F  alert when a task's recent p90 service time passes F × its norm (default ${DEFAULT_DRIFT.factor})
+  --no-timings           keep counters but no wait/service-time histograms (to measure their cost)`;
 
 export const managerUsage = `Usage: sluice manager [options]
 
@@ -72,6 +74,7 @@ export async function managerOptionsFromFlags(values: FlagValues, logger: Logger
       fillHysteresis: numberFlag(values, 'fill-hysteresis', 0, 0.99),
       serviceTimeFactor: numberFlag(values, 'service-time-factor', 1.01, 1_000),
     },
+    ...(values['no-timings'] === true ? { measureTimes: false } : {}),
     logger,
   };
 }

@@ -22,10 +22,10 @@ function bar(ratio: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-/** Left-aligns the first column and right-aligns the others. */
-function table(header: string[], rows: string[][]): string[] {
+/** Left-aligns the `left` columns (text) and right-aligns the others (figures). */
+function table(header: string[], rows: string[][], left: readonly number[] = [0]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string => cells.map((c, i) => (left.includes(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -68,7 +68,7 @@ export function formatStatus(s: StatusSnapshot, now: number = s.time): string {
   }
   if (s.alerts.length > 0) {
     lines.push('');
-    lines.push(...table(['ALERT', 'LEVEL', 'SINCE', 'MESSAGE'], s.alerts.map((a) => [a.task === undefined ? a.kind : `${a.kind} ${a.task}`, a.level.toUpperCase(), `${duration(now - a.since)} ago`, a.message])));
+    lines.push(...table(['ALERT', 'LEVEL', 'SINCE', 'MESSAGE'], s.alerts.map((a) => [a.task === undefined ? a.kind : `${a.kind} ${a.task}`, a.level.toUpperCase(), `${duration(now - a.since)} ago`, a.message]), [0, 1, 3]));
   }
   return `${lines.join('\n')}\n`;
 }

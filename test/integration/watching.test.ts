@@ -103,6 +103,8 @@ describe('watching the queue through the gateway', () => {
     assert.equal(value(all, 'sluice_workers'), 1);
     assert.equal(value(all, 'sluice_gateway_responses_total', { status: '200' }), 6);
     assert.equal(value(all, 'sluice_gateway_responses_total', { status: '500' }), 2);
+    assert.equal(value(all, 'sluice_gateway_max_pending'), 10 + 2 + 1_000, 'no --max-pending: the manager\'s cap and slots, plus room');
+    assert.equal(value(all, 'sluice_gateway_ready'), 1);
     for (const task of ['echo', 'boom']) {
       for (const name of ['sluice_task_service_seconds', 'sluice_task_wait_seconds']) {
         const [h] = family(parseFor(res.text, task), name).metrics;

@@ -70,7 +70,7 @@ class HttpGateway implements Gateway {
     this.#ctx = {
       options,
       client: options.client,
-      metrics: new GatewayMetrics(() => this.#gauges()),
+      metrics: new GatewayMetrics(() => this.#gauges(), options.processMetrics),
       gate: new BusyGate(),
       logger: childLogger(options.logger, { role: 'gateway' }),
       pending: 0,

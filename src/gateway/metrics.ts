@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface GatewayGauges {
   pending: number;
@@ -22,8 +22,9 @@ export class GatewayMetrics {
   callersGone = 0;
   readonly registry = new Registry();
 
-  constructor(gauges: () => GatewayGauges) {
+  constructor(gauges: () => GatewayGauges, processMetrics = false) {
     const registers = [this.registry];
+    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     const byStatus = this.#byStatus;
     const localBusy = this.#localBusy;
     const callersGone = (): number => this.callersGone;

@@ -63,6 +63,12 @@ export interface GatewayOptions {
    * @default connected to a manager whose latest status (at most 2.5 s old) counts a worker
    */
   readiness?: () => boolean;
+  /**
+   * Also export this process's metrics at /metrics (CPU, memory, event-loop lag, GC, handles;
+   * prom-client's defaults, prefixed `sluice_`). The CLI turns it on: one gateway per process.
+   * @default false
+   */
+  processMetrics?: boolean;
   /** Text appended to /metrics (Prometheus exposition format), e.g. the embedding manager's metrics. */
   extraMetrics?: () => string | Promise<string>;
   /** Per-request child loggers carry `reqId`. @default a silent logger */
@@ -91,6 +97,7 @@ export interface ResolvedGatewayOptions {
   readonly maxConnections: number;
   readonly closeGraceMs: number;
   readonly readiness: (() => boolean) | undefined;
+  readonly processMetrics: boolean;
   readonly extraMetrics: (() => string | Promise<string>) | undefined;
   readonly logger: Logger;
 }
@@ -191,6 +198,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     maxConnections: integer('maxConnections', options.maxConnections, 1, 10_000_000, DEFAULT_MAX_CONNECTIONS),
     closeGraceMs: integer('closeGraceMs', options.closeGraceMs, 0, MAX_TIMEOUT_MS, DEFAULT_CLOSE_GRACE_MS),
     readiness: fn<() => boolean>('readiness', options.readiness),
+    processMetrics: boolean('processMetrics', options.processMetrics),
     extraMetrics: fn<() => string | Promise<string>>('extraMetrics', options.extraMetrics),
     logger,
   });

@@ -15,7 +15,7 @@ let base: string;
 
 before(async () => {
   stack = await GatewayStack.start({ capacity: 2, manager: { maxQueue: 10, statusIntervalMs: 200 } });
-  const front = await stack.front({ extraMetrics: () => stack.manager.metrics() });
+  const front = await stack.front({ extraMetrics: () => stack.manager.metrics(), processMetrics: true });
   caller = front.caller;
   base = `http://127.0.0.1:${front.gateway.address.port}`;
 });
@@ -105,6 +105,8 @@ describe('watching the queue through the gateway', () => {
     assert.equal(value(all, 'sluice_gateway_responses_total', { status: '500' }), 2);
     assert.equal(value(all, 'sluice_gateway_max_pending'), 10 + 2 + 1_000, 'no --max-pending: the manager\'s cap and slots, plus room');
     assert.equal(value(all, 'sluice_gateway_ready'), 1);
+    assert.equal(types['sluice_process_cpu_seconds_total'], 'COUNTER', 'process metrics, prefixed');
+    assert.equal(types['sluice_nodejs_eventloop_lag_seconds'], 'GAUGE');
     for (const task of ['echo', 'boom']) {
       for (const name of ['sluice_task_service_seconds', 'sluice_task_wait_seconds']) {
         const [h] = family(parseFor(res.text, task), name).metrics;

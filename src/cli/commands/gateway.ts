@@ -140,6 +140,7 @@ export async function startEmbeddedGateway(
       host: plan.host,
       port: plan.port,
       readiness: () => client.connected && readiness(),
+      processMetrics: true,
       ...(extraMetrics === undefined ? {} : { extraMetrics }),
       logger,
     });
@@ -181,6 +182,7 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
       ownClient: true,
       host,
       port,
+      processMetrics: true,
       logger,
     });
   } catch (error) {

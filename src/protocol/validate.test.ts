@@ -58,3 +58,45 @@ describe('message validation', () => {
     );
   });
 });
+
+describe('status messages', () => {
+  const zero = { full: 0, latency: 0, deadline: 0, displaced: 0, no_workers: 0, draining: 0 };
+  const snapshot = {
+    time: 1, managerId: 'm', uptimeMs: 5, maxLatencyMs: 0,
+    queue: { depth: { high: 0, normal: 1, low: 0 }, total: 1, bound: 10, boundReason: 'cap', cap: 10, fill: 0.1 },
+    capacity: { slots: 1, busy: 1, workers: 1 },
+    totals: { admitted: 2, completed: 1, failed: 0, expired: 0, cancelled: 0, retried: 0, workerLost: 0, rejected: zero },
+    rates: { admitted: 0, completed: 0, failed: 0, rejected: zero },
+    tasks: [{ name: 't', completed: 1, failed: 0, waitMs: { p50: 1, p90: 1, p99: 1, p999: 1 }, serviceMs: { p50: 2, p90: 2, p99: 2, p999: 2 } }],
+    workers: [{ id: 'w', capacity: 1, busy: 1, recentServiceMs: 2, connectedSince: 1 }],
+    alerts: [{ kind: 'fill', level: 'warning', since: 1, value: 0.8, threshold: 0.7, message: 'full' }],
+    healthy: false,
+  };
+
+  it('accepts a snapshot, a status request, a watch and an alert event', () => {
+    for (const message of [
+      { type: 'status', ref: 3, snapshot },
+      { type: 'status', snapshot },
+      { type: 'alert', event: { change: 'cleared', time: 2, alert: snapshot.alerts[0] } },
+    ]) assert.equal(validateManagerToClient(message), message);
+    for (const message of [{ type: 'status_request', ref: 1 }, { type: 'watch', on: false }]) assert.equal(validateClientMessage(message), message);
+  });
+
+  it('refuses a snapshot with a wrong field, naming it', () => {
+    const cases: Array<[string, unknown]> = [
+      ['queue.boundReason', { ...snapshot, queue: { ...snapshot.queue, boundReason: 'other' } }],
+      ['totals.rejected', { ...snapshot, totals: { ...snapshot.totals, rejected: { full: 'many' } } }],
+      ['tasks[]', { ...snapshot, tasks: [{ name: 't' }] }],
+      ['workers[]', { ...snapshot, workers: [{ id: 1 }] }],
+      ['alerts', { ...snapshot, alerts: [{ kind: 'disk' }] }],
+      ['healthy', { ...snapshot, healthy: 'yes' }],
+    ];
+    for (const [field, bad] of cases) {
+      const result = validateManagerToClient({ type: 'status', snapshot: bad });
+      assert.ok(result instanceof ProtocolError, `accepted a bad ${field}`);
+      assert.ok(result.message.includes(field), `${result.message} names ${field}`);
+    }
+    assert.ok(validateClientMessage({ type: 'watch', on: 'yes' }) instanceof ProtocolError);
+    assert.ok(validateClientMessage({ type: 'status_request', ref: -1 }) instanceof ProtocolError);
+  });
+});

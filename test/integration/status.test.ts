@@ -48,9 +48,11 @@ describe('manager status', () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => client.run('echo', i)));
     await Promise.all(Array.from({ length: 2 }, () => client.run('boom', {}).catch(() => undefined)));
     // Percentiles and rates come from the status tick: wait for one after the work ended.
-    const tickAfter = Date.now() + 150;
-    await until(() => Date.now() > tickAfter);
-    const s: StatusSnapshot = await client.status();
+    let s: StatusSnapshot = await client.status();
+    for (let i = 0; i < 100 && (s.tasks.find((t) => t.name === 'echo')?.completed !== 10 || s.tasks.find((t) => t.name === 'boom')?.failed !== 2); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      s = await client.status();
+    }
     assert.equal(s.managerId, manager.managerId);
     assert.equal(s.totals.admitted, 12);
     assert.equal(s.totals.completed, 10);

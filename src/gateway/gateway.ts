@@ -170,7 +170,9 @@ class HttpGateway implements Gateway {
         if (method !== 'GET' && method !== 'HEAD') return this.#methodNotAllowed(req, res, reqId, 'GET');
         return sendText(res, ctx.metrics, 200, 'application/json; charset=utf-8', OPENAPI_BODY, reqId);
       default:
-        return this.#notFound(req, res, reqId);
+        if (!this.#options.assets.has(path)) return this.#notFound(req, res, reqId);
+        if (method !== 'GET' && method !== 'HEAD') return this.#methodNotAllowed(req, res, reqId, 'GET');
+        return this.#options.assets.serve(req, res, ctx.metrics, path, reqId);
     }
   };
 

@@ -2,6 +2,7 @@ export { startGateway } from './gateway.js';
 export type { Gateway } from './gateway.js';
 export { resolveGatewayOptions } from './options.js';
 export type { GatewayOptions, ResolvedGatewayOptions } from './options.js';
+export type { StaticAsset } from './static-assets.js';
 export {
   DEFAULT_GATEWAY_HOST,
   DEFAULT_GATEWAY_PORT,

@@ -2,6 +2,7 @@ import { InvalidArgumentError, describeValue } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { TaskMap } from '../core/tasks.js';
 import type { Client } from '../client/index.js';
+import { StaticAssets, type StaticAsset } from './static-assets.js';
 
 export interface GatewayOptions {
   /**
@@ -71,6 +72,12 @@ export interface GatewayOptions {
   processMetrics?: boolean;
   /** Text appended to /metrics (Prometheus exposition format), e.g. the embedding manager's metrics. */
   extraMetrics?: () => string | Promise<string>;
+  /**
+   * Files served at fixed paths outside `/v1` without an API key, e.g. the dashboard page at `/`
+   * (the CLI passes `loadDashboardAssets()`). GET and HEAD only; revalidated by ETag.
+   * @default none
+   */
+  assets?: readonly StaticAsset[];
   /** Per-request child loggers carry `reqId`. @default a silent logger */
   logger?: Logger;
 }
@@ -99,6 +106,7 @@ export interface ResolvedGatewayOptions {
   readonly readiness: (() => boolean) | undefined;
   readonly processMetrics: boolean;
   readonly extraMetrics: (() => string | Promise<string>) | undefined;
+  readonly assets: StaticAssets;
   readonly logger: Logger;
 }
 
@@ -158,6 +166,12 @@ function apiKeys(value: unknown): readonly string[] | undefined {
   return Object.freeze([...(value as string[])]);
 }
 
+function staticAssets(value: unknown): StaticAssets {
+  if (value === undefined) return new StaticAssets([]);
+  if (!Array.isArray(value)) fail('assets', 'an array of { path, contentType, body }', value);
+  return new StaticAssets(value as StaticAsset[]);
+}
+
 /** Validates every option and fills in defaults; throws InvalidArgumentError naming the option. */
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object such as { client }', options);
@@ -200,6 +214,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     readiness: fn<() => boolean>('readiness', options.readiness),
     processMetrics: boolean('processMetrics', options.processMetrics),
     extraMetrics: fn<() => string | Promise<string>>('extraMetrics', options.extraMetrics),
+    assets: staticAssets(options.assets),
     logger,
   });
 }

@@ -1,4 +1,4 @@
-// The layering rule (core → protocol → roles → cli) is enforced by ESLint in `npm test`. These
+// The layering rule (core → protocol → roles → cli | dashboard) is enforced by ESLint in `npm test`. These
 // cases prove the rule really fires, so a config change cannot silently switch it off.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -29,6 +29,11 @@ describe('layer boundaries', () => {
     ['src/gateway/x.ts', "import { connect } from '../client/index.js';", false],
     ['src/gateway/x.ts', "import { Manager } from '../manager/manager.js';", true],
     ['src/cli/x.ts', "import { startManager } from '../manager/manager.js';", false],
+    ['src/cli/x.ts', "import { loadDashboardAssets } from '../dashboard/index.js';", false],
+    ['src/gateway/x.ts', "import { loadDashboardAssets } from '../dashboard/index.js';", true],
+    ['src/manager/x.ts', "import { loadDashboardAssets } from '../dashboard/assets.js';", true],
+    ['src/dashboard/x.ts', "import { main } from '../cli/main.js';", true],
+    ['src/dashboard/x.ts', "import type { StaticAsset } from '../gateway/index.js';", false],
   ];
   for (const [file, code, forbidden] of cases) {
     it(`${forbidden ? 'refuses' : 'allows'} ${code} in ${file}`, async () => {

@@ -3,6 +3,7 @@ import { connect, type Client } from '../../client/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { LocalManager } from '../../protocol/link.js';
 import type { TaskMap } from '../../core/tasks.js';
+import { loadDashboardAssets } from '../../dashboard/index.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/index.js';
 import {
   DEFAULT_BODY_LIMIT_BYTES, DEFAULT_GATEWAY_PORT, DEFAULT_JOB_TTL_MS, DEFAULT_MAX_JOBS, DEFAULT_MAX_PENDING,
@@ -92,6 +93,8 @@ export async function gatewayOptionsFromFlags(values: FlagValues, defaultMaxPend
     exposeStacks: values['expose-stacks'] === true,
     publicHealth: values['public-health'] === true,
     jobs: { ...(maxJobs === undefined ? {} : { maxJobs }), ...(jobTtl === undefined ? {} : { ttlMs: jobTtl }) },
+    // The dashboard page at `/`; its data comes from /v1/status, under the same API keys.
+    assets: await loadDashboardAssets(),
   };
   if (apiKeysFile !== undefined) options.apiKeys = await readApiKeys(apiKeysFile);
   return options;

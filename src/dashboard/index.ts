@@ -1,0 +1,1 @@
+export { loadDashboardAssets, DASHBOARD_PREFIX } from './assets.js';

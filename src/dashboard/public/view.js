@@ -43,6 +43,7 @@ export function renderTiles(s) {
   const reasons = Object.entries(s.rates.rejected).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${formatCount(n)}/s`);
   setText('rejected-detail', reasons.length === 0 ? `${formatCount(sumValues(s.totals.rejected))} since start` : reasons.join(', '));
   setText('manager', `manager ${s.managerId} · up ${formatDuration(s.uptimeMs)}`);
+  byId('manager').dataset.managerId = s.managerId;
 }
 
 /** @param {Record<string, number>} values */

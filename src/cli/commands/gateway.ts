@@ -54,7 +54,7 @@ export const gatewayUsage = `Usage: sluice gateway --manager HOST:PORT [options]
 
 Serves the HTTP gateway as its own process, a client of the manager: POST /v1/tasks/NAME runs a
 task and answers its result, or 503 + Retry-After at once when the system is full. Several
-gateways may front one manager.
+gateways may front one manager. A live dashboard of the manager's queue is served at /.
 
 Options:
   --manager HOST:PORT    manager address; env SLUICE_MANAGER

@@ -53,7 +53,10 @@ function onSnapshot(snapshot) {
   if (streamState === 'live') renderConnection('live');
 }
 
-/** Alert raise/clear events, newest first, as they arrive. @param {any} event */
+/**
+ * Alert raise/clear events (`{ change, time, alert }`), newest first, as they arrive.
+ * @param {{ change?: string, time?: number, alert?: { level?: string, message?: string } }} event
+ */
 function onAlertEvent(event) {
   const log = byId('alert-log');
   const item = document.createElement('li');
@@ -61,9 +64,11 @@ function onAlertEvent(event) {
   const at = typeof event?.time === 'number' ? event.time : Date.now();
   time.dateTime = new Date(at).toISOString();
   time.textContent = new Date(at).toLocaleTimeString();
-  const state = String(event?.state ?? event?.type ?? event?.event ?? '');
-  item.dataset.state = state;
-  item.append(time, ` ${state} `, String(event?.message ?? event?.alert?.message ?? JSON.stringify(event)));
+  const change = String(event?.change ?? '');
+  item.dataset.change = change;
+  item.dataset.level = String(event?.alert?.level ?? '');
+  const what = change === 'cleared' ? 'cleared' : `${event?.alert?.level ?? ''} raised`;
+  item.append(time, ` ${what}: `, String(event?.alert?.message ?? ''));
   log.prepend(item);
   while (log.children.length > 20) log.lastElementChild?.remove();
   byId('alert-log-section').hidden = false;

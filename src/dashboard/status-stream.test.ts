@@ -101,7 +101,10 @@ describe('StatusStream', () => {
 
   it('waits after a 401 until asked to retry, then sends the key it is given', async () => {
     let key: string | undefined;
+    let connections = 0;
+    let connectionsWhileWaiting = 0;
     const url = await serve((req, res, connection) => {
+      connections = connection;
       if (req.headers.authorization !== 'Bearer k') {
         res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"code":"unauthorized","message":"Missing or wrong API key"}}');
         return;
@@ -111,10 +114,14 @@ describe('StatusStream', () => {
     const { states } = await follow(url, (s, e, stream) => {
       if (s.at(-1) === 'unauthorized' && key === undefined) {
         key = 'k';
-        setTimeout(() => stream.retryNow(), 50);
+        setTimeout(() => {
+          connectionsWhileWaiting = connections;
+          stream.retryNow();
+        }, 300);
       }
       return e.length >= 1;
     }, { headers: () => (key === undefined ? {} : { authorization: `Bearer ${key}` }) });
     assert.deepEqual(states.filter((s) => s !== 'connecting'), ['unauthorized', 'live']);
+    assert.equal(connectionsWhileWaiting, 1, 'no retry after a 401 until asked, even with backoff at 10 ms');
   });
 });

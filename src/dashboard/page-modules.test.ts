@@ -68,7 +68,7 @@ describe('History', () => {
 
 describe('formatting', () => {
   it('keeps figures short, with units, and never shows NaN', () => {
-    assert.deepEqual([0.25, 4.2, 42, 1500, 65_000].map(formatMs), ['0.25 ms', '4.2 ms', '42 ms', '1.50 s', '1m 5s']);
+    assert.deepEqual([0, 0.25, 4.2, 42, 1500, 65_000].map(formatMs), ['0 ms', '0.25 ms', '4.2 ms', '42 ms', '1.50 s', '1m 5s']);
     assert.deepEqual([0, 59_000, 3_725_000, 90_061_000].map(formatDuration), ['0s', '59s', '1h 2m', '1d 1h']);
     assert.deepEqual([3, 2.5, 950, 12_345, 4_100_000].map(formatCount), ['3', '2.5', '950', '12.3k', '4.1M']);
     assert.equal(formatPercent(0.714), '71%');

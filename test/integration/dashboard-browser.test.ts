@@ -16,6 +16,7 @@ import { FIXTURES, startDevProcess, type SluiceProcess } from '../helpers/proces
 /* eslint-disable @typescript-eslint/no-explicit-any -- the page's DOM, untyped in this node build */
 declare const document: any;
 declare const window: any;
+declare const performance: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 const CHROMIUM = process.env['SLUICE_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -23,6 +24,8 @@ const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.
 /** Two slots of 250 ms tasks serve 8 a second; the load offers about 25 times that. */
 const DEV_FLAGS = ['--capacity', '2', '--threads', '2', '--max-queue', '40'];
 const TASK_MS = 250;
+/** Snapshots (one a second) each chart must hold before it counts as drawn. */
+const CHART_POINTS = 5;
 
 async function chromiumMissing(): Promise<string | undefined> {
   try {
@@ -133,10 +136,14 @@ describe('the dashboard in headless Chromium under overload', { skip: missing },
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text());
     });
-    const started = Date.now();
     await page.goto(`http://127.0.0.1:${httpPort}/`);
     const calm = await pageUntil(page, 'live figures', (r) => r.connection === 'live' && r.fillText !== '–', 10_000);
-    t.diagnostic(`first figures on screen ${Date.now() - started} ms after navigation began`);
+    // Reported, not asserted: timings on a shared machine are not a pass/fail matter.
+    const timing = await page.evaluate(() => ({
+      ready: Math.round(performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd),
+      figures: Math.round(performance.getEntriesByName('sluice:first-figures')[0].startTime),
+    }));
+    t.diagnostic(`page ready ${timing.ready} ms, first figures ${timing.figures} ms after navigation began`);
     assert.ok(calm.fill < 0.7 && !calm.alertShown, `idle: no alert yet (${JSON.stringify(calm)})`);
 
     client = await connect({ manager: `127.0.0.1:${port}` });
@@ -145,11 +152,9 @@ describe('the dashboard in headless Chromium under overload', { skip: missing },
       const hot = await pageUntil(page, 'a fill ratio over 70% with the fill alert',
         (r) => r.fill > 0.7 && r.alertShown && r.alertKinds.includes('fill'), 20_000);
       assert.match(hot.alertText, /critical|warning/i);
-      // One more snapshot, so every chart has drawn the overload too.
-      await pageUntil(page, 'charts with data', (r) => r.charts['chart-rejections']!.max > 0 && r.charts['chart-latency']!.max > 0
-        && r.charts['chart-throughput']!.max > 0, 10_000);
-      const seen = await readPage(page);
-      for (const [id, chart] of Object.entries(seen.charts)) assert.ok(chart.points >= 2, `${id} has points (${JSON.stringify(chart)})`);
+      // A few more snapshots, so every chart has drawn lines through the overload.
+      const seen = await pageUntil(page, 'charts with data', (r) => Object.values(r.charts).every((c) => c.points >= CHART_POINTS)
+        && r.charts['chart-rejections']!.max > 0 && r.charts['chart-latency']!.max > 0 && r.charts['chart-throughput']!.max > 0, 15_000);
       assert.ok(seen.charts['chart-fill']!.max > 0.7, 'the fill chart drew the crossing');
       assert.ok(seen.charts['chart-depth']!.max > 0, 'the depth chart drew the queue');
       assert.ok(seen.charts['chart-slots']!.max > 0, 'the slots chart drew busy slots');

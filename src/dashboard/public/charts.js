@@ -164,7 +164,8 @@ export class Chart {
           width: s.guide ? 1 : 2,
           ...(s.dash === undefined ? {} : { dash: s.dash }),
           spanGaps: false,
-          points: { show: false },
+          // Threshold lines are not measurements: no markers on them.
+          ...(s.guide ? { points: { show: false } } : {}),
           value: (_u, v) => (v == null ? '–' : unit(v)),
         })),
       ],

@@ -1,5 +1,7 @@
 // @ts-check
-import { Chart, LATENCY_CHART_TASKS, depthChart, fillChart, latencyChart, rejectionsChart, slotsChart, throughputChart } from './charts.js';
+import {
+  Chart, LATENCY_CHART_TASKS, depthChart, fillChart, latencyChart, learnFillThresholds, rejectionsChart, slotsChart, throughputChart,
+} from './charts.js';
 import { History } from './history.js';
 import { StatusStream, errorMessage } from './status-stream.js';
 import { byId, renderAlerts, renderConnection, renderTasks, renderTiles, renderWorkers } from './view.js';
@@ -42,6 +44,7 @@ function onSnapshot(snapshot) {
   lastSnapshotAt = Date.now();
   // How long the page takes to show figures, for anyone measuring it (the browser test does).
   if (history.length === 1) performance.mark('sluice:first-figures');
+  learnFillThresholds(snapshot);
   renderTiles(snapshot);
   renderAlerts(snapshot);
   renderWorkers(snapshot);

@@ -16,14 +16,25 @@ import { REJECT_REASONS, rejectedRate, taskReading } from './history.js';
 const COLORS = ['#2f7ed8', '#e8743b', '#19a979', '#d64550', '#945ecf', '#13a4b4', '#bf399e', '#6c8893'];
 const GUIDE = '#d64550';
 
+/**
+ * The fill alert thresholds drawn on the fill chart. The snapshot does not carry the manager's
+ * settings, so these start at the defaults and take the value of any fill alert seen.
+ */
+export const fillThresholds = { warning: 0.7, critical: 0.9 };
+
+/** @param {import('./history.js').StatusSnapshot} snapshot */
+export function learnFillThresholds(snapshot) {
+  for (const alert of snapshot.alerts) if (alert.kind === 'fill') fillThresholds[alert.level] = alert.threshold;
+}
+
 /** Fill ratio against the alert thresholds, which are drawn as dashed lines. */
 export const fillChart = /** @type {ChartSpec} */ ({
   unit: formatPercent,
   range: [0, 1],
   series: [
     { label: 'fill', color: COLORS[0], read: (s) => s.queue.fill },
-    { label: '70% warning', color: '#e0a100', read: () => 0.7, dash: [6, 4], guide: true },
-    { label: '90% critical', color: GUIDE, read: () => 0.9, dash: [6, 4], guide: true },
+    { label: 'warning', color: '#e0a100', read: () => fillThresholds.warning, dash: [6, 4], guide: true },
+    { label: 'critical', color: GUIDE, read: () => fillThresholds.critical, dash: [6, 4], guide: true },
   ],
 });
 

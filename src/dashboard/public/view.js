@@ -26,7 +26,9 @@ function setText(id, text) {
 export function renderTiles(s) {
   const fill = byId('tile-fill');
   fill.dataset.fill = String(s.queue.fill);
-  fill.dataset.level = s.queue.fill >= 0.9 ? 'critical' : s.queue.fill >= 0.7 ? 'warning' : 'ok';
+  // The manager decides (with hysteresis) whether the fill is alarming; the tile agrees with it.
+  const fillAlerts = s.alerts.filter((a) => a.kind === 'fill');
+  fill.dataset.level = fillAlerts.some((a) => a.level === 'critical') ? 'critical' : fillAlerts.length > 0 ? 'warning' : 'ok';
   setText('fill', formatPercent(s.queue.fill));
   setText('fill-detail', `${formatCount(s.queue.total)} of ${formatCount(s.queue.bound)} queued`);
   setText('bound', formatCount(s.queue.bound));

@@ -1,10 +1,13 @@
 // The dashboard in a real headless Chromium (Debian's, driven by playwright-core) against a real
 // `sluice dev` process under a real overload: the page must show the fill ratio past 70%, the
-// fill alert and charts with data, on a laptop screen and a phone, and must pick the stream up
-// again when the process dies and comes back. Screenshots go to test-artifacts/.
+// fill alert and charts with data, on a laptop screen and a phone, must pick the stream up again
+// when the process dies and comes back, and must ask for the API key a keyed gateway needs.
+// Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -17,6 +20,7 @@ import { FIXTURES, startDevProcess, type SluiceProcess } from '../helpers/proces
 declare const document: any;
 declare const window: any;
 declare const performance: any;
+declare const sessionStorage: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 const CHROMIUM = process.env['SLUICE_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -202,5 +206,33 @@ describe('the dashboard in headless Chromium under overload', { skip: missing },
     assert.notEqual(back.managerId, before.managerId);
     assert.deepEqual(pageErrors, [], 'no script errors on the page');
     await context.close();
+  });
+
+  it('asks for the API key when the gateway has keys, and keeps it for this tab only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-dashboard-'));
+    const key = 'dashboard-browser-key-0123456789';
+    await writeFile(join(dir, 'keys'), `# test key\n${key}\n`);
+    const { proc: keyed, httpPort: keyedPort } = await startDevProcess(`${FIXTURES}integration-tasks.js`, ['--api-keys-file', join(dir, 'keys')]);
+    const context = await browser!.newContext({ viewport: { width: 1024, height: 768 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${keyedPort}/`);
+      await page.locator('#key-dialog[open]').waitFor({ timeout: 10_000 });
+      await pageUntil(page, 'that a key is needed', (r) => r.connection === 'unauthorized', 10_000);
+      await page.fill('#key-input', key);
+      await page.click('#key-form button');
+      await pageUntil(page, 'live figures once the key is given', (r) => r.connection === 'live' && r.fillText !== '–', 10_000);
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('sluice.apiKey')), key);
+      await page.reload();
+      await pageUntil(page, 'live figures after a reload, without asking', (r) => r.connection === 'live' && r.fillText !== '–', 10_000);
+      assert.equal(await page.locator('#key-dialog[open]').count(), 0, 'no prompt after a reload of the same tab');
+      const other = await context.newPage();
+      await other.goto(`http://127.0.0.1:${keyedPort}/`);
+      await pageUntil(other, 'that another tab needs the key again', (r) => r.connection === 'unauthorized', 10_000);
+    } finally {
+      await context.close();
+      await keyed.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

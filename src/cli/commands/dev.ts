@@ -50,7 +50,8 @@ export async function devCommand(argv: string[]): Promise<number> {
   logger.info(
     { manager: `${host}:${port}`, tasks: pool.tasks, ...(httpAddress === undefined ? {} : { http: httpAddress }) },
     `sluice dev ready — try: npx sluice run <task> '<json args>' --manager ${dialHost}:${port}${keyHint}`
-      + (httpAddress === undefined ? '' : ` or curl -X POST http://${httpAddress}/v1/tasks/<task> -H 'content-type: application/json' -d '<json args>'`),
+      + (httpAddress === undefined ? '' : ` or curl -X POST http://${httpAddress}/v1/tasks/<task> -H 'content-type: application/json' -d '<json args>'`
+        + `; dashboard at http://${httpAddress}/`),
   );
   const signal = await untilShutdown(logger);
   logger.info({ signal }, 'shutting down');

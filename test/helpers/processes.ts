@@ -112,9 +112,10 @@ export async function startDevProcess(
   tasks: string,
   flags: string[] = [],
   env: Record<string, string> = {},
+  readyTimeoutMs = 15_000,
 ): Promise<{ proc: SluiceProcess; port: number; httpPort: number }> {
   const proc = new SluiceProcess(['dev', '--tasks', tasks, '--port', '0', '--http-port', '0', ...flags], env);
-  const ready = await proc.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('sluice dev ready'));
+  const ready = await proc.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('sluice dev ready'), readyTimeoutMs);
   const [, httpPort] = String(ready['http']).split(':');
   const [, port] = String(ready['manager']).split(':');
   return { proc, port: Number(port), httpPort: Number(httpPort) };

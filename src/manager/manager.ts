@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { childLogger, type Logger } from '../core/logger.js';
 import { createServer, type ProtocolServer } from '../protocol/server.js';
+import { FailureLog } from './failure-log.js';
 import { ConnectError } from '../protocol/errors.js';
 import { LocalLink, type LocalManager, type ManagerSideLink, type PeerLink } from '../protocol/link.js';
 import type { ClientMessage, ManagerToClient, ManagerToWorker, Role, WorkerMessage } from '../protocol/messages.js';
@@ -45,6 +46,7 @@ export class Manager implements LocalManager {
   readonly options: ResolvedManagerOptions;
   readonly #dispatcher: Dispatcher;
   readonly #server: ProtocolServer;
+  readonly #failureLog: FailureLog;
   readonly #logger: Logger;
   readonly #clients = new Set<ClientLink>();
   readonly #localLinks = new Set<ManagerSideLink>();
@@ -76,9 +78,9 @@ export class Manager implements LocalManager {
       },
       (connection) => this.#accept(connection),
     );
-    this.#server.on('handshakeFailed', (info: { remoteAddress: string; reason: string }) => {
-      this.#logger.warn(info, 'handshake failed');
-    });
+    const failureLog = new FailureLog(this.#logger);
+    this.#failureLog = failureLog;
+    this.#server.on('handshakeFailed', (info) => failureLog.failed(info));
     this.#server.on('addressRefused', (info) => {
       this.#logger.warn(info, 'address refused: too many failed handshakes');
     });
@@ -199,6 +201,7 @@ export class Manager implements LocalManager {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#dispatcher.close();
+      this.#failureLog.close();
       await Promise.all([this.#server.close(), ...[...this.#localLinks].map((link) => link.close())]);
       this.#logger.info({ managerId: this.managerId }, 'manager closed');
     })();

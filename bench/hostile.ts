@@ -7,7 +7,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,11 @@ export interface HostileOptions {
   intervalMs: number;
   tricklers: number;
   stalled: number;
+  /**
+   * Linux: run the attacker on its own CPU (the last) and everything else on the others, so the
+   * figures show what the attack costs the manager, not the attacker's own CPU on a shared box.
+   */
+  pin?: boolean;
 }
 
 export interface PhaseFigures { tasks: number; tasksPerSecond: number; p50Ms: number; p99Ms: number }
@@ -115,7 +120,10 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     await sleep(options.baselineSeconds * 1_000);
     phase = 'attack';
     const attackStarted = performance.now();
-    attacker = fork(fileURLToPath(import.meta.url), ['attack', JSON.stringify({ ...options, port, keyText, untilMs: Date.now() + options.seconds * 1_000 })], { stdio: 'inherit' });
+    const attackArgs = [fileURLToPath(import.meta.url), 'attack', JSON.stringify({ ...options, port, keyText, untilMs: Date.now() + options.seconds * 1_000 })];
+    attacker = options.pin === true
+      ? spawn('taskset', ['-c', String(availableParallelism() - 1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
+      : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });
     const attackStats = await new Promise<AttackStats>((resolve) => attacker!.once('message', (m) => resolve(m as AttackStats)));
     const attackSeconds = (performance.now() - attackStarted) / 1_000;
     phase = 'after';
@@ -182,8 +190,16 @@ if (process.argv[2] === 'attack') {
       interval: { type: 'string', default: '100' },
       tricklers: { type: 'string', default: '1000' },
       stalled: { type: 'string', default: '20' },
+      pin: { type: 'boolean', default: false },
     },
   });
+  if (values.pin && process.env['SLUICE_BENCH_PINNED'] !== '1') {
+    // Re-run this process (and so the manager, worker and client) on all CPUs but the last.
+    const cpus = availableParallelism();
+    const child = spawn('taskset', ['-c', cpus > 2 ? `0-${cpus - 2}` : '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, SLUICE_BENCH_PINNED: '1' } });
+    child.once('exit', (code) => process.exit(code ?? 1));
+    await new Promise(() => {});
+  }
   const seconds = Number(values.seconds);
   const options: HostileOptions = {
     scenario: values.scenario === 'slow' ? 'slow' : 'fuzz',
@@ -195,11 +211,12 @@ if (process.argv[2] === 'attack') {
     intervalMs: Number(values.interval),
     tricklers: Number(values.tricklers),
     stalled: Number(values.stalled),
+    pin: values.pin === true,
   };
   const r = await runHostile(options);
   const ms = (n: number): string => `${n.toFixed(2)} ms`;
   process.stdout.write(`
-| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers`}; attack ${seconds} s, legitimate load alone ${options.baselineSeconds} s before and after) | alone | under attack |
+| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers`}; attack ${seconds} s, legitimate load alone ${options.baselineSeconds} s before and after${options.pin === true ? '; attacker on its own CPU' : ''}) | alone | under attack |
 | --- | --- | --- |
 | legitimate no-op tasks/s (${options.lanes} in flight) | ${Math.round(r.baseline.tasksPerSecond)} | ${Math.round(r.attack.tasksPerSecond)} |
 | legitimate p50 | ${ms(r.baseline.p50Ms)} | ${ms(r.attack.p50Ms)} |

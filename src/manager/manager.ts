@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { childLogger, type Logger } from '../core/logger.js';
 import { createServer, type ProtocolServer } from '../protocol/server.js';
+import { FailureLog } from './failure-log.js';
 import { ConnectError } from '../protocol/errors.js';
 import { LocalLink, type LocalManager, type ManagerSideLink, type PeerLink } from '../protocol/link.js';
 import type { Alert, ClientMessage, ManagerToClient, ManagerToWorker, Role, Status, WorkerMessage } from '../protocol/messages.js';
@@ -50,6 +51,7 @@ export class Manager implements LocalManager {
   readonly options: ResolvedManagerOptions;
   readonly #dispatcher: Dispatcher;
   readonly #server: ProtocolServer;
+  readonly #failureLog: FailureLog;
   readonly #logger: Logger;
   readonly #clients = new Set<ClientLink>();
   readonly #localLinks = new Set<ManagerSideLink>();
@@ -99,9 +101,9 @@ export class Manager implements LocalManager {
       watched: () => this.#watchers.size > 0,
     });
     this.metricsRegistry = createManagerRegistry({ live: () => this.#liveFigures(), measures: this.#dispatcher.measures, watch: this.#watch });
-    this.#server.on('handshakeFailed', (info: { remoteAddress: string; reason: string }) => {
-      this.#logger.warn(info, 'handshake failed');
-    });
+    const failureLog = new FailureLog(this.#logger);
+    this.#failureLog = failureLog;
+    this.#server.on('handshakeFailed', (info) => failureLog.failed(info));
     this.#server.on('addressRefused', (info) => {
       this.#logger.warn(info, 'address refused: too many failed handshakes');
     });
@@ -275,6 +277,7 @@ export class Manager implements LocalManager {
       this.#watch.stop();
       this.#watchers.clear();
       this.#dispatcher.close();
+      this.#failureLog.close();
       await Promise.all([this.#server.close(), ...[...this.#localLinks].map((link) => link.close())]);
       this.#logger.info({ managerId: this.managerId }, 'manager closed');
     })();

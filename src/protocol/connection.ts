@@ -147,7 +147,10 @@ export class Connection<In, Out> extends EventEmitter<ConnectionEvents<In>> impl
     this.#sentSinceTick = true;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(this.#flush);
+      // Sealed, a batch costs a MAC: gather all of one event-loop turn's messages into it (a
+      // worker's results arrive one per pool message). Unsealed, a tick's worth is enough.
+      if (this.#sealer === undefined) process.nextTick(this.#flush);
+      else setImmediate(this.#flush);
     }
   }
 

@@ -30,7 +30,7 @@ async function startServer(options: Partial<ServerOptions> = {}) {
   });
   servers.push(server);
   const { port } = await server.listen();
-  return { port, accepted, received };
+  return { port, accepted, received, server };
 }
 
 async function closeReason(connection: ServerConnection): Promise<string | undefined> {
@@ -114,11 +114,22 @@ describe('sealed records', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
       '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
     const cert = readFileSync(join(dir, 'cert.pem'));
-    const { port } = await startServer({ tls: { cert, key: readFileSync(join(dir, 'key.pem')) } });
+    const { port, server } = await startServer({ tls: { cert, key: readFileSync(join(dir, 'key.pem')) }, maxFailuresPerAddress: 2 });
     const connection = await dial({ host: '127.0.0.1', port, role: 'client', key, tls: { ca: cert } });
     const answer = once(connection, 'message');
     connection.send({ type: 'cancel', id: 'over-tls' });
     assert.deepEqual((await answer)[0], { type: 'cancelled', id: 'over-tls' });
     await connection.close();
+    // Failed TLS handshakes count against the address too, and a refused one never reaches TLS.
+    for (let i = 0; i < 2; i++) {
+      const garbage = new RawPeer(port, '127.0.0.4');
+      garbage.socket.write('GET / HTTP/1.1\r\n\r\n');
+      await garbage.closed;
+    }
+    for (let i = 0; server.failedHandshakes < 2 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    const refused = new RawPeer(port, '127.0.0.4');
+    await refused.closed;
+    assert.equal(server.refusedConnections, 1);
+    assert.equal(Buffer.concat(refused.bytes).length, 0, 'not even a TLS ServerHello');
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ProtocolError } from './errors.js';
 import { FRAME_HEADER_BYTES, scanFrames } from './framing.js';
 import type { Transcript } from './auth.js';
@@ -48,20 +48,20 @@ export function deriveSessionKeys(key: Buffer, t: Transcript, side: 'server' | '
 /** Largest record body a receiver accepts: one maximal frame, or a full batch of small ones. */
 export const maxRecordBody = (maxFrameBytes: number): number => Math.max(maxFrameBytes + FRAME_HEADER_BYTES, RECORD_TARGET_BYTES);
 
-function recordMac(key: Buffer, sequence: number, body: Buffer): Buffer {
-  const head = Buffer.allocUnsafe(8);
-  head.writeUInt32BE(Math.floor(sequence / 0x1_0000_0000), 0);
-  head.writeUInt32BE(sequence >>> 0, 4);
-  return createHmac('sha256', key).update(head).update(body).digest();
+const SEQUENCE_BYTES = 8;
+
+function writeSequence(target: Buffer, offset: number, sequence: number): void {
+  target.writeUInt32BE(Math.floor(sequence / 0x1_0000_0000), offset);
+  target.writeUInt32BE(sequence >>> 0, offset + 4);
 }
 
 /** Seals outgoing frames into records, numbering them. */
 export class RecordSealer {
-  readonly #key: Buffer;
+  readonly #key: KeyObject;
   #sequence = 0;
 
   constructor(key: Buffer) {
-    this.#key = key;
+    this.#key = createSecretKey(key);
   }
 
   /**
@@ -76,13 +76,16 @@ export class RecordSealer {
       let bodyBytes = 0;
       do bodyBytes += (frames[end++] as Buffer).length;
       while (end < frames.length && bodyBytes + (frames[end] as Buffer).length <= RECORD_TARGET_BYTES);
-      const record = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes + RECORD_MAC_BYTES);
-      record.writeUInt32BE(bodyBytes + RECORD_MAC_BYTES, 0);
-      let offset = FRAME_HEADER_BYTES;
-      for (let i = first; i < end; i++) offset += (frames[i] as Buffer).copy(record, offset);
-      const body = record.subarray(FRAME_HEADER_BYTES, offset);
-      recordMac(this.#key, this.#sequence++, body).copy(record, offset);
-      records.push(record);
+      // The sequence number goes just before the body, so the MAC is computed in one pass; it is
+      // not sent (the receiver counts too).
+      const buffer = Buffer.allocUnsafe(SEQUENCE_BYTES + FRAME_HEADER_BYTES + bodyBytes + RECORD_MAC_BYTES);
+      const bodyStart = SEQUENCE_BYTES + FRAME_HEADER_BYTES;
+      let offset = bodyStart;
+      for (let i = first; i < end; i++) offset += (frames[i] as Buffer).copy(buffer, offset);
+      writeSequence(buffer, FRAME_HEADER_BYTES, this.#sequence++);
+      createHmac('sha256', this.#key).update(buffer.subarray(FRAME_HEADER_BYTES, offset)).digest().copy(buffer, offset);
+      buffer.writeUInt32BE(bodyBytes + RECORD_MAC_BYTES, SEQUENCE_BYTES);
+      records.push(buffer.subarray(SEQUENCE_BYTES));
       first = end;
     }
     return records;
@@ -91,12 +94,13 @@ export class RecordSealer {
 
 /** Checks incoming records in sequence and hands out the frames inside. */
 export class RecordOpener {
-  readonly #key: Buffer;
+  readonly #key: KeyObject;
   readonly #maxFrameBytes: number;
+  readonly #sequenceBytes = Buffer.alloc(SEQUENCE_BYTES);
   #sequence = 0;
 
   constructor(key: Buffer, maxFrameBytes: number) {
-    this.#key = key;
+    this.#key = createSecretKey(key);
     this.#maxFrameBytes = maxFrameBytes;
   }
 
@@ -108,7 +112,8 @@ export class RecordOpener {
   open(payload: Buffer, onFrame: (frame: Buffer) => boolean | void): ProtocolError | undefined {
     if (payload.length <= RECORD_MAC_BYTES) return new ProtocolError('malformed_frame', `Record of ${payload.length} bytes is too short to carry a frame and its MAC`);
     const body = payload.subarray(0, payload.length - RECORD_MAC_BYTES);
-    const expected = recordMac(this.#key, this.#sequence++, body);
+    writeSequence(this.#sequenceBytes, 0, this.#sequence++);
+    const expected = createHmac('sha256', this.#key).update(this.#sequenceBytes).update(body).digest();
     if (!timingSafeEqual(expected, payload.subarray(body.length))) {
       return new ProtocolError('bad_record_mac', `Record ${this.#sequence - 1} failed its MAC: injected, replayed, reordered or corrupted`);
     }

@@ -132,12 +132,12 @@ export function buildReport(data: RunData): Report {
       `Tasks that each await 10 ms on 10 slots (capacity ≈ ${fmt(CAPACITY)}/s), open-loop Poisson arrivals of fresh tasks after 2 s at half capacity.`,
       `sluice runs with \`--max-latency ${MAX_LATENCY_MS}\`; RabbitMQ and JetStream hold at most 1,000 queued tasks; BullMQ has no bound.`,
       `Goodput counts tasks completed within ${DEADLINE_MS / 1000} s of their intended send. Refused tasks are not retried (fresh arrivals only).`,
-      'Drain is the time from the last send to the last answer (capped; "–" means not drained by the cap). RSS peak compares the server\'s peak resident memory in the second half of the overload with the first half: ≈ 0% is flat, a growing queue shows as a positive figure.',
+      'Drain is the time from the last send to the last answer (capped; "–" means not drained by the cap). Generator lag is how far behind its Poisson schedule the load process sent (its latencies still count from the schedule): a large figure means the system\'s client library could not submit at that rate on this machine. Errors are submissions that failed otherwise (e.g. a publish that timed out). RSS peak compares the server\'s peak resident memory in the second half of the overload with the first half: ≈ 0% is flat, a growing queue shows as a positive figure.',
       `Slot ceiling: 10 slots that restart a 10 ms await the moment it ends, with no queue, complete ${fmtSpread(spread(data.slotCeilingPerSecond ?? []))} tasks/s on this machine (a 10 ms timer takes a little longer than 10 ms): no system's goodput can pass it.`, '');
     for (const id of overloadIds) {
       const scenario = data.scenarios.find((s) => s.id === id)!;
       out.push(`### ${scenario.title}`, '');
-      out.push(table(['system', 'goodput/s', 'accepted/s', 'rejected/s', 'p50 accepted ms', 'p99 accepted ms', 'p99 to rejection ms', 'peak queue depth', 'RSS peak, 2nd half vs 1st', 'drain ms'],
+      out.push(table(['system', 'goodput/s', 'accepted/s', 'rejected/s', 'p50 accepted ms', 'p99 accepted ms', 'p99 to rejection ms', 'peak queue depth', 'RSS peak, 2nd half vs 1st', 'drain ms', 'generator lag p99 ms', 'errors'],
         systems.map((s) => [s,
           fmtSpread(metric(data, id, s, (m) => m.result.goodputPerSecond)),
           fmtSpread(metric(data, id, s, (m) => m.result.acceptedPerSecond)),
@@ -147,7 +147,9 @@ export function buildReport(data: RunData): Report {
           fmtSpread(metric(data, id, s, (m) => m.result.rejection.p99), 1),
           fmtSpread(metric(data, id, s, (m) => Math.max(...m.samples.map((x) => x.depth).filter(Number.isFinite)))),
           fmtSpread(metric(data, id, s, (m) => 100 * memoryGrowth(m, scenario)), 1, '%'),
-          fmtSpread(metric(data, id, s, (m) => m.result.drainMs))])), '');
+          fmtSpread(metric(data, id, s, (m) => m.result.drainMs)),
+          fmtSpread(metric(data, id, s, (m) => m.result.sendLag?.p99)),
+          fmtSpread(metric(data, id, s, (m) => m.result.errors))])), '');
       charts[`${id}-latency.svg`] = seriesChart(data, id, systems, `${scenario.title}: p99 latency of accepted tasks by send second`, 'ms', (m) => m.result.perSecond.map((x, i) => [i, x.p99]), true);
       charts[`${id}-depth.svg`] = seriesChart(data, id, systems, `${scenario.title}: queue depth`, 'tasks waiting', (m) => m.samples.map((x, i) => [i, x.depth]), false);
       charts[`${id}-memory.svg`] = seriesChart(data, id, systems, `${scenario.title}: server RSS`, 'MiB', (m) => m.samples.map((x, i) => [i, x.rssMiB]), false);

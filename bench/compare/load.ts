@@ -39,6 +39,8 @@ export interface LoadResult {
   accepted: Percentiles;
   /** Time from the intended send to the refusal, for refused sends in measured phases. */
   rejection: Percentiles;
+  /** How far behind its schedule the generator sent (all phases). */
+  sendLag: Percentiles;
   measuredSeconds: number;
   /** Over measured phases, per second. */
   acceptedPerSecond: number;
@@ -55,6 +57,8 @@ export interface LoadResult {
 
 const histogram = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
 const US = 1_000;
+/** Longest run of sends between two turns of the event loop. */
+const SLICE_MS = 5;
 
 function percentiles(h: hdr.Histogram): Percentiles {
   const at = (p: number): number => (h.totalCount === 0 ? Number.NaN : h.getValueAtPercentile(p) / US);
@@ -71,6 +75,8 @@ class Recorder {
   readonly seconds: { sent: number; accepted: number; rejected: number; completed: number; goodput: number; latency: hdr.Histogram }[] = [];
   readonly accepted = histogram();
   readonly rejection = histogram();
+  /** How late the generator sent, behind the schedule: large values mean it could not keep up. */
+  readonly sendLag = histogram();
   errors = 0;
   firstError: string | undefined;
   outstanding = 0;
@@ -83,6 +89,10 @@ class Recorder {
     const index = Math.max(0, Math.floor((at - this.start) / 1_000));
     while (this.seconds.length <= index) this.seconds.push({ sent: 0, accepted: 0, rejected: 0, completed: 0, goodput: 0, latency: histogram() });
     return this.seconds[index]!;
+  }
+
+  lag(ms: number): void {
+    this.sendLag.recordValue(Math.max(1, Math.round(ms * US)));
   }
 
   send(producer: Producer, intended: number, measured: boolean): void {
@@ -140,13 +150,17 @@ export async function runOpenLoop(producer: Producer, plan: Extract<LoadPlan, { 
     }
     let next = phaseStart + gapMs(phase.rate);
     while (next < phaseEnd) {
-      const now = performance.now();
-      while (next <= now && next < phaseEnd) {
+      const tick = performance.now();
+      // Send what is due, but never for longer than one slice: a generator that cannot keep up
+      // must still read its answers (and a server must not see it stop reading), so it yields.
+      // Sends it is late with are timed from when they were due.
+      while (next <= tick && next < phaseEnd && performance.now() - tick < SLICE_MS) {
+        recorder.lag(performance.now() - next);
         recorder.send(producer, next, phase.measured);
         next += gapMs(phase.rate);
       }
-      // Wake about every millisecond: arrivals due meanwhile are sent late but timed from when due.
-      await new Promise((r) => setTimeout(r, Math.min(1, Math.max(0, next - performance.now()))));
+      if (next <= performance.now()) await new Promise((r) => setImmediate(r));
+      else await new Promise((r) => setTimeout(r, Math.min(1, next - performance.now())));
     }
     phaseStart = phaseEnd;
   }
@@ -163,6 +177,7 @@ export async function runOpenLoop(producer: Producer, plan: Extract<LoadPlan, { 
     perSecond,
     accepted: percentiles(recorder.accepted),
     rejection: percentiles(recorder.rejection),
+    sendLag: percentiles(recorder.sendLag),
     measuredSeconds,
     acceptedPerSecond: sum('accepted') / measuredSeconds,
     rejectedPerSecond: sum('rejected') / measuredSeconds,
@@ -208,7 +223,7 @@ export async function runClosedLoop(producer: Producer, plan: Extract<LoadPlan, 
   await Promise.race([Promise.all(lanes), new Promise((r) => setTimeout(r, 10_000))]);
   const none = percentiles(histogram());
   return {
-    perSecond: [], accepted: none, rejection: none, measuredSeconds: elapsed,
+    perSecond: [], accepted: none, rejection: none, sendLag: none, measuredSeconds: elapsed,
     acceptedPerSecond: throughput, rejectedPerSecond, goodputPerSecond: throughput,
     drainMs: undefined, outstandingAtCap: 0, errors, firstError, throughput,
   };

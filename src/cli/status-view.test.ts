@@ -6,7 +6,7 @@ import { formatStatus } from './status-view.js';
 const zero = { full: 0, latency: 0, deadline: 0, displaced: 0, no_workers: 0, draining: 0 };
 const snapshot: StatusSnapshot = {
   time: 1_000_000, managerId: 'm-1', uptimeMs: 125_000, maxLatencyMs: 500,
-  queue: { depth: { high: 1, normal: 6, low: 1 }, total: 8, bound: 10, boundReason: 'latency', cap: 100, fill: 0.8 },
+  queue: { depth: { high: 1, normal: 6, low: 1 }, total: 8, bound: 10, boundReason: 'latency', cap: 100, fill: 0.8, alertAt: { warning: 0.7, critical: 0.9 } },
   capacity: { slots: 4, busy: 4, workers: 1 },
   totals: { admitted: 50, completed: 40, failed: 2, expired: 0, cancelled: 0, retried: 1, workerLost: 0, rejected: { ...zero, full: 7 } },
   rates: { admitted: 12.5, completed: 10, failed: 0, rejected: { ...zero, latency: 3 } },

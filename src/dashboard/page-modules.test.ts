@@ -36,7 +36,7 @@ function snapshot(time: number, extra: Record<string, unknown> = {}): Record<str
   const percentiles = { p50: 1, p90: 2, p99: 3, p999: 4 };
   return {
     time, managerId: 'm', uptimeMs: 0, maxLatencyMs: 0,
-    queue: { depth: { high: 0, normal: 0, low: 0 }, total: 0, bound: 10, boundReason: 'cap', cap: 10, fill: 0 },
+    queue: { depth: { high: 0, normal: 0, low: 0 }, total: 0, bound: 10, boundReason: 'cap', cap: 10, fill: 0, alertAt: { warning: 0.7, critical: 0.9 } },
     capacity: { slots: 1, busy: 0, workers: 1 },
     totals: { rejected: { full: 0, latency: 0, deadline: 0, displaced: 0, no_workers: 0, draining: 0 } },
     rates: { admitted: 0, completed: 0, failed: 0, rejected: { full: 3, latency: 2, deadline: 0, displaced: 1, no_workers: 0, draining: 0 } },

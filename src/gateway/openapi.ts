@@ -47,7 +47,7 @@ export const openApiDocument = {
         description: 'See the README section "Watching the queue" for every field.',
         required: ['time', 'managerId', 'uptimeMs', 'maxLatencyMs', 'queue', 'capacity', 'totals', 'rates', 'tasks', 'workers', 'alerts', 'healthy'],
         properties: {
-          queue: { type: 'object', required: ['depth', 'total', 'bound', 'boundReason', 'cap', 'fill'] },
+          queue: { type: 'object', required: ['depth', 'total', 'bound', 'boundReason', 'cap', 'fill', 'alertAt'] },
           alerts: { type: 'array', items: { type: 'object', required: ['kind', 'level', 'since', 'value', 'threshold', 'message'] } },
           healthy: { type: 'boolean', description: 'No alert is active.' },
         },

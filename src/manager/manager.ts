@@ -144,6 +144,7 @@ export class Manager implements LocalManager {
       bound: d.queue.bound,
       boundReason: d.queue.boundReason,
       cap: this.options.maxQueue,
+      fillAlertAt: this.options.fill,
       slots: d.slots,
       busy: d.running,
       workers: d.workers,

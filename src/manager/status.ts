@@ -22,6 +22,7 @@ export interface LiveFigures {
   bound: number;
   boundReason: 'max_queue' | 'latency';
   cap: number;
+  fillAlertAt: { warning: number; critical: number };
   slots: number;
   busy: number;
   workers: Iterable<WorkerLink>;
@@ -64,6 +65,7 @@ export function buildStatusSnapshot(live: LiveFigures, tick: TickFigures): Statu
       boundReason: live.boundReason === 'max_queue' ? 'cap' : 'latency',
       cap: live.cap,
       fill: fillRatio(total, live.bound),
+      alertAt: { warning: live.fillAlertAt.warning, critical: live.fillAlertAt.critical },
     },
     capacity: { slots: live.slots, busy: live.busy, workers: workers.length },
     totals: {

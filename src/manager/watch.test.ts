@@ -19,7 +19,7 @@ function harness() {
   let queued = 0;
   const live = (): LiveFigures => ({
     time: 0, managerId: 'm', uptimeMs: 0, maxLatencyMs: undefined, queuedByPriority: [0, 0, 0, 0, 0, queued, 0, 0, 0, 0],
-    bound: 100, boundReason: 'max_queue', cap: 100, slots: 4, busy: 0, workers: [], stats,
+    bound: 100, boundReason: 'max_queue', cap: 100, fillAlertAt: { warning: 0.7, critical: 0.9 }, slots: 4, busy: 0, workers: [], stats,
   });
   const watch = new StatusWatch({
     intervalMs: 1_000, fill: resolveFillThresholds(), drift: { ...DEFAULT_DRIFT, warmup: 10 }, logger, stats, measures, live,

@@ -43,6 +43,8 @@ export interface StatusSnapshot {
     cap: number;
     /** total / bound, 0..1 (1 when the bound is 0 and something is queued). */
     fill: number;
+    /** The fill ratios at which the manager raises its warning and critical alerts. */
+    alertAt: { warning: number; critical: number };
   };
   capacity: { slots: number; busy: number; workers: number };
   /** Monotonic counters since the manager started. */
@@ -102,6 +104,7 @@ export function validateStatusSnapshot(value: unknown): StatusSnapshot | Protoco
   const queue = value['queue'];
   if (!allNumbers(queue, ['total', 'bound', 'cap', 'fill'])) return invalid('queue');
   if (!allNumbers((queue as Fields)['depth'], ['high', 'normal', 'low'])) return invalid('queue.depth');
+  if (!allNumbers((queue as Fields)['alertAt'], ['warning', 'critical'])) return invalid('queue.alertAt');
   const reason = (queue as Fields)['boundReason'];
   if (reason !== 'cap' && reason !== 'latency') return invalid('queue.boundReason');
   if (!allNumbers(value['capacity'], ['slots', 'busy', 'workers'])) return invalid('capacity');

@@ -63,7 +63,7 @@ describe('status messages', () => {
   const zero = { full: 0, latency: 0, deadline: 0, displaced: 0, no_workers: 0, draining: 0 };
   const snapshot = {
     time: 1, managerId: 'm', uptimeMs: 5, maxLatencyMs: 0,
-    queue: { depth: { high: 0, normal: 1, low: 0 }, total: 1, bound: 10, boundReason: 'cap', cap: 10, fill: 0.1 },
+    queue: { depth: { high: 0, normal: 1, low: 0 }, total: 1, bound: 10, boundReason: 'cap', cap: 10, fill: 0.1, alertAt: { warning: 0.7, critical: 0.9 } },
     capacity: { slots: 1, busy: 1, workers: 1 },
     totals: { admitted: 2, completed: 1, failed: 0, expired: 0, cancelled: 0, retried: 0, workerLost: 0, rejected: zero },
     rates: { admitted: 0, completed: 0, failed: 0, rejected: zero },

@@ -32,7 +32,7 @@ describe('manager status', () => {
   const logger = recordingLogger();
 
   before(async () => {
-    manager = await startManager({ port: 0, maxQueue: 10, statusIntervalMs: 100, logger });
+    manager = await startManager({ port: 0, maxQueue: 10, statusIntervalMs: 100, logger, alerts: { fillWarning: 0.6, fillCritical: 0.85 } });
     worker = await startWorker({ manager: `127.0.0.1:${manager.address.port}`, tasks: TASKS, capacity: 2, threads: 1, name: 'node-a' });
     await until(() => manager.snapshot().workers.length === 1);
     client = await connect({ manager: `127.0.0.1:${manager.address.port}` });
@@ -68,7 +68,7 @@ describe('manager status', () => {
     assert.equal(s.workers[0]?.name, 'node-a');
     assert.equal(s.workers[0]?.capacity, 2);
     assert.ok(s.workers[0]!.connectedSince <= Date.now());
-    assert.deepEqual(s.queue, { depth: { high: 0, normal: 0, low: 0 }, total: 0, bound: 10, boundReason: 'cap', cap: 10, fill: 0 });
+    assert.deepEqual(s.queue, { depth: { high: 0, normal: 0, low: 0 }, total: 0, bound: 10, boundReason: 'cap', cap: 10, fill: 0, alertAt: { warning: 0.6, critical: 0.85 } });
     assert.equal(s.healthy, true);
   });
 
@@ -80,12 +80,12 @@ describe('manager status', () => {
     const stop = client.watchStatus();
     try {
       await until(() => snapshots.length >= 2, 5_000, 'two ticks');
-      // Two sleepers take both slots; eight more fill the queue to 80%: over 70%, under 90%.
+      // Two sleepers take both slots; eight more fill the queue to 80%: over the 60% warning, under the 85% critical.
       const controller = new AbortController();
       const sleepers = Array.from({ length: 10 }, (_, i) => client.run('sleep', { ms: 20_000, tag: `s${i}` }, { signal: controller.signal }).catch(() => undefined));
       await until(() => alerts.length >= 1, 5_000, 'an alert');
       assert.equal(alerts[0]!.change, 'raised');
-      assert.deepEqual({ kind: alerts[0]!.alert.kind, level: alerts[0]!.alert.level, value: alerts[0]!.alert.value, threshold: alerts[0]!.alert.threshold }, { kind: 'fill', level: 'warning', value: 0.8, threshold: 0.7 });
+      assert.deepEqual({ kind: alerts[0]!.alert.kind, level: alerts[0]!.alert.level, value: alerts[0]!.alert.value, threshold: alerts[0]!.alert.threshold }, { kind: 'fill', level: 'warning', value: 0.8, threshold: 0.6 });
       await until(() => snapshots.at(-1)!.alerts.length === 1, 5_000, 'a snapshot with the alert');
       const during = snapshots.at(-1)!;
       assert.equal(during.healthy, false);

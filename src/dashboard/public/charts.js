@@ -17,14 +17,15 @@ const COLORS = ['#2f7ed8', '#e8743b', '#19a979', '#d64550', '#945ecf', '#13a4b4'
 const GUIDE = '#d64550';
 
 /**
- * The fill alert thresholds drawn on the fill chart. The snapshot does not carry the manager's
- * settings, so these start at the defaults and take the value of any fill alert seen.
+ * The fill alert thresholds drawn on the fill chart: the manager's own settings, from each
+ * snapshot (the defaults until the first one arrives).
  */
 export const fillThresholds = { warning: 0.7, critical: 0.9 };
 
 /** @param {import('./history.js').StatusSnapshot} snapshot */
 export function learnFillThresholds(snapshot) {
-  for (const alert of snapshot.alerts) if (alert.kind === 'fill') fillThresholds[alert.level] = alert.threshold;
+  fillThresholds.warning = snapshot.queue.alertAt.warning;
+  fillThresholds.critical = snapshot.queue.alertAt.critical;
 }
 
 /** Fill ratio against the alert thresholds, which are drawn as dashed lines. */

@@ -8,7 +8,8 @@
  * @typedef {{
  *   time: number, managerId: string, uptimeMs: number, maxLatencyMs: number,
  *   queue: { depth: { high: number, normal: number, low: number }, total: number, bound: number,
- *            boundReason: 'cap' | 'latency', cap: number, fill: number },
+ *            boundReason: 'cap' | 'latency', cap: number, fill: number,
+ *            alertAt: { warning: number, critical: number } },
  *   capacity: { slots: number, busy: number, workers: number },
  *   totals: Record<string, number> & { rejected: Rejections },
  *   rates: { admitted: number, completed: number, failed: number, rejected: Rejections },

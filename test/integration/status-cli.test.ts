@@ -40,6 +40,12 @@ describe('sluice status against a live manager', () => {
     gateway = `http://127.0.0.1:${started.httpPort}`;
     client = await connect({ manager, keyFile });
     await client.run('echo', 1);
+    // The gateway serves the manager's latest once-a-second snapshot: wait for one taken after the run.
+    for (let i = 0; i < 50; i++) {
+      const s = await (await fetch(`${gateway}/v1/status`)).json() as StatusSnapshot;
+      if (s.totals.completed === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
 
   after(async () => {
@@ -78,6 +84,13 @@ describe('sluice status against a live manager', () => {
     assert.equal(refused.code, 2);
     const noGateway = await runSluice(['status', '--gateway', `http://127.0.0.1:${await deadPort()}`, '--timeout', '500']);
     assert.equal(noGateway.code, 2);
+  });
+
+  it('exits 64 on a malformed --manager: a bad command line, not an unreachable manager', async () => {
+    const run = await runSluice(['status', '--manager', 'nope']);
+    assert.equal(run.code, 64, run.stderr);
+    assert.match(run.stderr, /host:port/);
+    assert.doesNotMatch(run.stderr, /unreachable/);
   });
 
   it('exits 1 while an alert is active, and --watch --json streams snapshots until interrupted', async () => {

@@ -1,4 +1,5 @@
 import { connect, type Client } from '../../client/index.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import { validateStatusSnapshot, type StatusSnapshot } from '../../protocol/status.js';
@@ -50,6 +51,8 @@ async function managerSource(values: FlagValues, timeoutMs: number): Promise<Sta
       logger: silentLogger,
     });
   } catch (error) {
+    // A malformed --manager is a bad command line (64), not an unreachable manager (2).
+    if (error instanceof InvalidArgumentError) throw error;
     throw new Unreachable((error as Error).message, { cause: error });
   }
   return {

@@ -182,7 +182,7 @@ export class Dispatcher {
     switch (msg.status) {
       case 'completed': {
         const serviceMs = now - record.startedAt;
-        this.serviceTimes.record(record.name, serviceMs);
+        this.serviceTimes.record(record.name, serviceMs, now);
         worker.serviceTime.update(serviceMs);
         this.stats.completed++;
         const measures = record.measures!;
@@ -193,7 +193,7 @@ export class Dispatcher {
       }
       case 'failed': {
         const serviceMs = now - record.startedAt;
-        this.serviceTimes.record(record.name, serviceMs);
+        this.serviceTimes.record(record.name, serviceMs, now);
         this.stats.failed++;
         const measures = record.measures!;
         measures.failed++;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ServiceTimes } from '../estimates/ewma.js';
 import { PRIORITY_LEVELS, type Priority } from '../priority.js';
 import {
   AdmissionQueue,
@@ -11,26 +10,7 @@ import {
   type QueuedTask,
   type RejectReason,
 } from './admission-queue.js';
-
-/**
- * Estimates set directly, in whole milliseconds, so the queue's running sums and the model's
- * recomputed ones are exact and every boundary decision can be compared. (The EWMA itself is
- * tested in ewma.test.ts.)
- */
-class FixedTimes extends ServiceTimes {
-  readonly table = new Map<string, number>();
-  overallMs: number | undefined;
-  override record(name: string, ms: number): void {
-    this.table.set(name, ms);
-    this.overallMs = ms;
-  }
-  override estimate(name: string): number | undefined {
-    return this.table.get(name) ?? this.overallMs;
-  }
-  override get overall(): number | undefined {
-    return this.overallMs;
-  }
-}
+import { FixedTimes } from './fixed-times.test-helpers.js';
 
 const NAMES = ['a', 'b', 'c'] as const;
 
@@ -104,7 +84,8 @@ class Model {
     if (size === 0) return true;
     const overall = this.times.overall;
     if (overall === undefined) return size < this.slots;
-    return this.work(0) - (freed === undefined ? 0 : freed.est ?? overall) + (est ?? overall) <= this.maxLatencyMs * this.slots;
+    const own = est ?? overall;
+    return this.work(0) - (freed === undefined ? 0 : freed.est ?? overall) + own + own * this.slots <= this.maxLatencyMs * this.slots;
   }
   retryAfter(priority: number): number {
     if (this.slots === 0) return DEFAULT_NO_WORKERS_RETRY_MS;
@@ -178,7 +159,10 @@ function run(opts: { maxQueue: number; maxLatencyMs: number | undefined }, cmds:
         assert.ok(queue.size <= opts.maxQueue, 'admission never takes the queue past the cap');
         if (opts.maxLatencyMs !== undefined) {
           if (times.overall === undefined) assert.ok(model.size <= model.slots, 'cold start: one queued task per slot');
-          else assert.ok(model.size === 1 || model.work(0) <= opts.maxLatencyMs * model.slots, 'queued work <= maxLatencyMs × slots');
+          else {
+            const own = times.estimate(c.name) ?? times.overall!;
+            assert.ok(model.size === 1 || model.work(0) + own * model.slots <= opts.maxLatencyMs * model.slots, 'admitted only if it can finish within maxLatencyMs');
+          }
         }
         break;
       }

@@ -9,17 +9,18 @@ import {
   type AdmitResult,
   type QueuedTask,
 } from './admission-queue.js';
+import { FixedTimes } from './fixed-times.test-helpers.js';
 
 interface Setup {
   maxQueue?: number;
   maxLatencyMs?: number;
   slots?: number;
-  /** Service time per name, recorded once each (the first sample sets the estimate). */
+  /** Planned service time per name (set directly, see FixedTimes). */
   times?: Record<string, number>;
 }
 
 function setup({ maxQueue = 100, maxLatencyMs, slots = 1, times = {} }: Setup = {}): { queue: AdmissionQueue<string>; serviceTimes: ServiceTimes } {
-  const serviceTimes = new ServiceTimes();
+  const serviceTimes = new FixedTimes();
   for (const [name, ms] of Object.entries(times)) serviceTimes.record(name, ms);
   const queue = new AdmissionQueue<string>({ maxQueue, maxLatencyMs }, serviceTimes);
   queue.setSlots(slots);
@@ -90,19 +91,20 @@ describe('AdmissionQueue bounds', () => {
     assert.equal(queue.boundReason, 'max_queue');
   });
 
-  it('bounds queued work by maxLatencyMs × slots (Little’s law)', () => {
-    const { queue } = setup({ maxLatencyMs: 100, slots: 2, times: { a: 50 } });
-    assert.equal(queue.bound, 4); // floor(100 × 2 / 50)
+  it('admits while a task can finish within maxLatencyMs: queued work / slots + its own time (Little’s law)', () => {
+    const { queue } = setup({ maxLatencyMs: 100, slots: 2, times: { a: 20 } });
+    assert.equal(queue.bound, 8); // floor(100 × 2 / 20) − 2
     assert.equal(queue.boundReason, 'latency');
-    for (let i = 0; i < 4; i++) assert.equal(admit(queue, 5).admitted, true);
-    assert.deepEqual(rejected(admit(queue, 5)), { reason: 'latency', retryAfterMs: 100 }); // 200 ms of work over 2 slots
+    // The 8th finishes after 8 × 20 / 2 + 20 = 100 ms; a 9th would need 110.
+    for (let i = 0; i < 8; i++) assert.equal(admit(queue, 5).admitted, true);
+    assert.deepEqual(rejected(admit(queue, 5)), { reason: 'latency', retryAfterMs: 80 }); // 160 ms of work over 2 slots
     queue.setSlots(3);
-    assert.equal(queue.bound, 6);
-    assert.equal(admit(queue, 5).admitted, true);
+    assert.equal(queue.bound, 12);
+    assert.equal(admit(queue, 5).admitted, true); // 9 × 20 / 3 + 20 = 80
   });
 
   it('reports the smaller of the two bounds', () => {
-    const { queue } = setup({ maxQueue: 3, maxLatencyMs: 100, slots: 2, times: { a: 50 } });
+    const { queue } = setup({ maxQueue: 3, maxLatencyMs: 100, slots: 2, times: { a: 20 } });
     assert.equal(queue.bound, 3);
     assert.equal(queue.boundReason, 'max_queue');
     for (let i = 0; i < 3; i++) admit(queue, 5);
@@ -110,10 +112,12 @@ describe('AdmissionQueue bounds', () => {
   });
 
   it('costs each task at its own name’s estimate', () => {
-    const { queue } = setup({ maxLatencyMs: 100, slots: 1, times: { fast: 10, slow: 90 } });
+    const { queue } = setup({ maxLatencyMs: 100, slots: 1, times: { fast: 10, slow: 60 } });
     assert.equal(admit(queue, 5, { name: 'slow' }).admitted, true);
-    assert.equal(admit(queue, 5, { name: 'fast' }).admitted, true); // 90 + 10 <= 100
-    assert.equal(rejected(admit(queue, 5, { name: 'fast' })).reason, 'latency');
+    // A fast task waits for the work queued with it and runs: 60 + 10 + 10, then 90, then 100.
+    for (let i = 0; i < 3; i++) assert.equal(admit(queue, 5, { name: 'fast' }).admitted, true);
+    assert.equal(rejected(admit(queue, 5, { name: 'fast' })).reason, 'latency'); // 90 + 10 + 10
+    assert.equal(rejected(admit(queue, 5, { name: 'slow' })).reason, 'latency');
   });
 
   it('cold start: before any measurement, queues at most one task per slot', () => {
@@ -126,7 +130,7 @@ describe('AdmissionQueue bounds', () => {
   it('costs tasks admitted before the first measurement at the overall estimate once there is one', () => {
     const { queue, serviceTimes } = setup({ maxLatencyMs: 100, slots: 1 });
     admit(queue, 5, { name: 'x' });
-    serviceTimes.record('y', 60);
+    serviceTimes.record('y', 60, 0);
     assert.equal(queue.retryAfterMs(5), 60);
     assert.equal(rejected(admit(queue, 5, { name: 'y' })).reason, 'latency'); // 60 + 60 > 100
   });
@@ -240,15 +244,18 @@ describe('AdmissionQueue displacement', () => {
   });
 
   it('under the latency bound, displaces only if the freed work makes room', () => {
-    const { queue } = setup({ maxLatencyMs: 100, slots: 1, times: { small: 20, big: 60 } });
+    const { queue } = setup({ maxLatencyMs: 100, slots: 1, times: { small: 10, big: 40 } });
     const low = admit(queue, 1, { name: 'small' }).id;
-    admit(queue, 5, { name: 'big' }); // 80 ms queued
-    assert.equal(rejected(admit(queue, 9, { name: 'big' })).reason, 'latency', 'freeing 20 ms is not enough: 80 - 20 + 60 > 100');
-    assert.equal(displacedBy(admit(queue, 9, { name: 'small' })), undefined, '80 + 20 fits outright');
-    assert.equal(displacedBy(admit(queue, 9, { name: 'small' }))?.id, low, '100 - 20 + 20 fits');
+    admit(queue, 5, { name: 'big' }); // 50 ms queued
+    assert.equal(rejected(admit(queue, 9, { name: 'big' })).reason, 'latency', 'freeing 10 ms is not enough: 50 - 10 + 40 + 40 > 100');
+    for (let queued = 50; queued <= 80; queued += 10) {
+      assert.equal(displacedBy(admit(queue, 9, { name: 'small' })), undefined, `${queued} + 10 + 10 fits outright`);
+    }
+    assert.equal(displacedBy(admit(queue, 9, { name: 'small' }))?.id, low, '90 - 10 + 10 + 10 fits, 90 + 10 + 10 would not');
     assert.equal(rejected(admit(queue, 5, { name: 'small' })).reason, 'latency', 'nothing strictly lower is left');
-    assert.equal(queue.size, 3);
+    assert.equal(queue.size, 6);
   });
+
 });
 
 describe('AdmissionQueue.requeueFront', () => {

@@ -86,9 +86,12 @@ class Level<T> {
  *   Each such node held a worker slot when it came back, so one lost worker adds at most its
  *   capacity, and the excess drains first (re-queued nodes lead their priority).
  *
- * Latency bound (Little's law): the wait of the next task is the queued work divided by the
- * slots serving it, so a task is admitted while (queued work + its estimate) / slots <=
- * maxLatencyMs. Two deliberate exceptions keep the queue live:
+ * Latency bound (Little's law): a task waits about the work queued with it divided by the slots
+ * serving it, then runs for its own service time, so it is admitted while
+ * (queued work + its estimate) / slots + its estimate <= maxLatencyMs — it can finish, not merely
+ * start, within the stated latency. Work is summed at each task's planned service time (mean plus
+ * deviations, see ServiceTimeStats), which leaves headroom in proportion to how much service times
+ * wander. Two deliberate exceptions keep the queue live:
  * - cold start: before any service time was measured there is nothing to divide, so at most
  *   `slots` tasks are queued (one per slot) until the first measurement;
  * - an empty queue always admits one task: otherwise a task slower than maxLatencyMs × slots could
@@ -147,8 +150,8 @@ export class AdmissionQueue<T> {
 
   /**
    * The queue length the bounds allow, in tasks: `maxQueue`, or less under the latency bound,
-   * which counts tasks at the overall service-time estimate: max(1, floor(maxLatencyMs × slots /
-   * overall)), `slots` before any measurement, 0 without workers.
+   * which counts tasks at the overall planned service time: max(1, floor(maxLatencyMs × slots /
+   * overall) − slots), `slots` before any measurement, 0 without workers.
    */
   get bound(): number {
     const latency = this.#latencyBound();
@@ -300,7 +303,8 @@ export class AdmissionQueue<T> {
     const overall = this.#serviceTimes.overall;
     if (overall === undefined) return size < this.#slots;
     const freedMs = freed === undefined ? 0 : freed.estMs ?? overall;
-    return this.#workFrom(0) - freedMs + (node.estMs ?? overall) <= this.#maxLatencyMs * this.#slots;
+    const ownMs = node.estMs ?? overall;
+    return this.#workFrom(0) - freedMs + ownMs + ownMs * this.#slots <= this.#maxLatencyMs * this.#slots;
   }
 
   #latencyBound(): number | undefined {
@@ -308,7 +312,7 @@ export class AdmissionQueue<T> {
     if (this.#slots === 0) return 0;
     const overall = this.#serviceTimes.overall;
     if (overall === undefined) return this.#slots;
-    return Math.max(1, Math.floor((this.#maxLatencyMs * this.#slots) / overall));
+    return Math.max(1, Math.floor((this.#maxLatencyMs * this.#slots) / overall) - this.#slots);
   }
 
   /** The newest task of the lowest non-empty priority strictly below `priority`. */

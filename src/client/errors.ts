@@ -6,6 +6,10 @@ export { ProtocolError, AuthError, ConnectError } from '../protocol/errors.js';
 /**
  * The manager still refused the task after the retries allowed (or at once with `retry: false`).
  * `retryAfterMs` and `reason` come from the last `busy` answer.
+ *
+ * Stackless: a refusal is an expected answer, not a fault, and under overload a client receives
+ * thousands a second — capturing a stack for each (which would only show the client's own answer
+ * handler) cost a tenth of a loaded client's CPU. `stack` is the name and message.
  */
 export class BusyError extends SluiceError {
   readonly taskId: string;
@@ -14,7 +18,13 @@ export class BusyError extends SluiceError {
   /** `busy` answers received for this task, including the last one. */
   readonly attempts: number;
   constructor(taskId: string, reason: BusyReason, retryAfterMs: number, attempts: number) {
-    super('busy', `Task ${taskId} was refused ${attempts === 1 ? 'once' : `${attempts} times`} (${reason}); retry after ${retryAfterMs} ms`);
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super('busy', `Task ${taskId} was refused ${attempts === 1 ? 'once' : `${attempts} times`} (${reason}); retry after ${retryAfterMs} ms`);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.taskId = taskId;
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;

@@ -20,9 +20,9 @@ function client(): ClientLink & { inbox: ManagerToClient[] } {
   return { kind: 'client', connectionId: nextConnection++, remoteAddress: 'test', tasks: new Set(), inbox, send: (m) => void inbox.push(m) };
 }
 
-function worker(capacity: number, tasks = ['t']): WorkerLink & { inbox: ManagerToWorker[] } {
+function worker(capacity: number, tasks = ['t'], prefetch = 0): WorkerLink & { inbox: ManagerToWorker[] } {
   const inbox: ManagerToWorker[] = [];
-  const link = new WorkerLink(nextConnection++, `node-${nextConnection}`, 'test', capacity, new Set(tasks), (m) => void inbox.push(m)) as WorkerLink & { inbox: ManagerToWorker[] };
+  const link = new WorkerLink(nextConnection++, `node-${nextConnection}`, 'test', capacity, new Set(tasks), (m) => void inbox.push(m), prefetch) as WorkerLink & { inbox: ManagerToWorker[] };
   link.inbox = inbox;
   return link;
 }
@@ -48,6 +48,65 @@ describe('Dispatcher', () => {
     d.outcome(w, { type: 'outcome', token: first.token, status: 'completed', result: 'again' });
     assert.equal(answersFor(c, 'a').length, 1, 'a repeated outcome is ignored');
     assert.equal(d.stats.staleOutcomes, 1);
+  });
+
+  it('fills every free slot before using prefetch room, and never a draining node\'s', () => {
+    const d = makeDispatcher();
+    const holder = worker(1, ['t'], 2);
+    const plain = worker(1);
+    d.addWorker(holder);
+    d.addWorker(plain);
+    const c = client();
+    for (const id of ['a', 'b', 'c', 'd', 'e']) d.submit(c, submit(id));
+    assert.equal(dispatches(plain).length, 1);
+    assert.equal(dispatches(holder).length, 3, 'its slot, then its two held');
+    assert.equal(d.queue.size, 1);
+    assert.equal(holder.busy, 1);
+    assert.equal(d.busy, 2, 'busy counts slots, not held tasks');
+    d.setCapacity(holder, 0);
+    d.outcome(plain, { type: 'outcome', token: dispatches(plain)[0]!.token, status: 'completed', result: null });
+    assert.equal(dispatches(plain).length, 2, 'the queued one goes to the node with a slot');
+    assert.equal(dispatches(holder).length, 3, 'nothing more to a draining node');
+  });
+
+  it('tells a held task\'s submitters it started only when its node had a slot for it', () => {
+    const d = makeDispatcher();
+    const w = worker(1, ['t'], 1);
+    d.addWorker(w);
+    const c = client();
+    d.submit(c, submit('a', { notifyStart: true }));
+    d.submit(c, submit('b', { notifyStart: true }));
+    const started = (id: string) => c.inbox.filter((m) => m.type === 'started' && m.id === id).length;
+    assert.equal(dispatches(w).length, 2);
+    assert.equal(started('a'), 1);
+    assert.equal(started('b'), 0, 'held, not running');
+    clock += 10;
+    d.outcome(w, { type: 'outcome', token: dispatches(w)[0]!.token, status: 'completed', result: null });
+    assert.equal(started('b'), 1, 'the freed slot went to it');
+    d.submit(c, submit('x', { notifyStart: true }));
+    assert.equal(started('x'), 0, 'held behind b');
+    d.outcome(w, { type: 'outcome', token: dispatches(w)[2]!.token, status: 'aborted', reason: 'cancelled' });
+    assert.deepEqual(answersFor(c, 'x'), [{ type: 'cancelled', id: 'x' }]);
+    assert.equal(started('x'), 0, 'it never got a slot');
+    assert.equal(w.busy, 1, 'b still runs');
+    assert.equal(w.held.length, 0);
+  });
+
+  it('estimates service time from the node\'s run time when it reports one', () => {
+    const d = makeDispatcher({ maxLatencyMs: 1_000 });
+    const w = worker(1, ['t'], 1);
+    d.addWorker(w);
+    const c = client();
+    d.submit(c, submit('a'));
+    d.submit(c, submit('b'));
+    const [a, b] = dispatches(w);
+    clock += 10;
+    d.outcome(w, { type: 'outcome', token: a!.token, status: 'completed', result: null, runMs: 10 });
+    clock += 10;
+    // b was held 10 ms, then ran 10: the manager saw 20 ms, the node reports 10.
+    d.outcome(w, { type: 'outcome', token: b!.token, status: 'completed', result: null, runMs: 10 });
+    assert.equal(d.serviceTimes.mean('t'), 10);
+    assert.equal(w.recentServiceMs, 10);
   });
 
   it('attaches a duplicate submission of a queued or running id instead of running it twice', () => {

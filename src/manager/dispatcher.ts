@@ -65,8 +65,16 @@ export class Dispatcher {
     return this.#slots;
   }
 
+  /** Tasks dispatched and not yet answered: on a slot, or held by their node for the next one. */
   get running(): number {
     return this.#tasks.size - this.queue.size;
+  }
+
+  /** Slots running an attempt now. */
+  get busy(): number {
+    let busy = 0;
+    for (const worker of this.#workers) busy += worker.busy;
+    return busy;
   }
 
   // ── clients ────────────────────────────────────────────────────────────────────────────────
@@ -107,6 +115,7 @@ export class Dispatcher {
       worker: undefined,
       enqueuedAt: now,
       startedAt: 0,
+      held: false,
       notifyStart: msg.notifyStart === true,
       crashedOn: undefined,
       measures: undefined,
@@ -164,6 +173,8 @@ export class Dispatcher {
     this.#updateSlots();
     const lost = [...worker.running.values()];
     worker.running.clear();
+    for (const record of worker.held) record.held = false;
+    worker.held.length = 0;
     // Re-queue in reverse so the oldest ends up first at the front of its priority.
     for (let i = lost.length - 1; i >= 0; i--) this.#attemptLost(lost[i]!, 'worker_lost');
     this.pump();
@@ -179,9 +190,16 @@ export class Dispatcher {
     worker.running.delete(msg.token);
     record.worker = undefined;
     const now = this.#options.now();
+    // A held attempt ended without a slot (cancelled, expired, handed back); any other outcome
+    // freed a slot, which the node gave to the oldest task it held.
+    if (record.held) {
+      record.held = false;
+      worker.held.splice(worker.held.indexOf(record), 1);
+    } else if (worker.held.length > 0) this.#started(worker.held.shift()!, now);
     switch (msg.status) {
       case 'completed': {
-        const serviceMs = now - record.startedAt;
+        // The node's own figure when it sent one: a task it held waited there before its slot.
+        const serviceMs = msg.runMs ?? now - record.startedAt;
         this.serviceTimes.record(record.name, serviceMs, now);
         worker.serviceTime.update(serviceMs);
         this.stats.completed++;
@@ -192,7 +210,7 @@ export class Dispatcher {
         break;
       }
       case 'failed': {
-        const serviceMs = now - record.startedAt;
+        const serviceMs = msg.runMs ?? now - record.startedAt;
         this.serviceTimes.record(record.name, serviceMs, now);
         this.stats.failed++;
         const measures = record.measures!;
@@ -253,10 +271,9 @@ export class Dispatcher {
     record.attempt++;
     record.token = token;
     record.worker = worker;
-    record.startedAt = now;
+    record.held = worker.freeSlots <= 0;
+    record.measures ??= this.measures.forTask(record.name);
     worker.running.set(token, record);
-    const measures = (record.measures ??= this.measures.forTask(record.name));
-    if (this.#options.measureTimes) measures.wait.record(now - record.enqueuedAt);
     if (record.attempt > 1) this.stats.retriedAttempts++;
     worker.send({
       type: 'dispatch',
@@ -267,6 +284,15 @@ export class Dispatcher {
       attempt: record.attempt,
       deadlineMs: record.deadline === undefined ? undefined : Math.max(0, record.deadline - now),
     });
+    if (record.held) worker.held.push(record);
+    else this.#started(record, now);
+  }
+
+  /** The attempt has a slot: its wait ends, and submitters who asked are told it runs. */
+  #started(record: TaskRecord, now: number): void {
+    record.held = false;
+    record.startedAt = now;
+    if (this.#options.measureTimes) record.measures!.wait.record(now - record.enqueuedAt);
     if (record.notifyStart) {
       for (const client of record.submitters) client.send({ type: 'started', id: record.id, attempt: record.attempt });
     }

@@ -26,7 +26,10 @@ export interface TaskRecord {
   token: number;
   worker: WorkerLink | undefined;
   enqueuedAt: number;
+  /** When the attempt got a slot: at dispatch, or — for a task its node held — when a slot freed. */
   startedAt: number;
+  /** Dispatched to a node whose slots were all busy: held there until one frees. */
+  held: boolean;
   notifyStart: boolean;
   /** The node whose thread or process crashed running the last attempt: the retry goes elsewhere if it can. */
   crashedOn: WorkerLink | undefined;
@@ -45,12 +48,19 @@ export interface ClientLink {
 
 export class WorkerLink {
   readonly kind = 'worker';
-  /** Attempts this node runs now, keyed by token. */
+  /** Attempts this node runs now, keyed by token; held ones included. */
   readonly running = new Map<number, TaskRecord>();
+  /**
+   * The attempts it holds for its next free slots, oldest first — the node's own order, since it
+   * starts held tasks first in first out and the link keeps messages in order.
+   */
+  readonly held: TaskRecord[] = [];
   readonly serviceTime = new Ewma(0.2);
   readonly connectedAt = Date.now();
   /** Slots the node offers the manager (it lowers this to 0 while draining). */
   capacity: number;
+  /** Tasks the node holds beyond its free slots, each started the moment a slot frees. */
+  readonly prefetchLimit: number;
   /** The name the node gave when it connected (`--name`), if any. */
   name: string | undefined = undefined;
 
@@ -61,12 +71,24 @@ export class WorkerLink {
     capacity: number,
     readonly taskNames: ReadonlySet<string>,
     readonly send: (message: ManagerToWorker) => void,
+    prefetch = 0,
   ) {
     this.capacity = capacity;
+    this.prefetchLimit = prefetch;
   }
 
   get freeSlots(): number {
     return this.capacity - this.running.size;
+  }
+
+  /** Prefetch room counts only while the node takes work: a draining node (capacity 0) gets none. */
+  get prefetch(): number {
+    return this.capacity > 0 ? this.prefetchLimit : 0;
+  }
+
+  /** Attempts on a slot now; the rest of `running` is held, waiting for one. */
+  get busy(): number {
+    return this.capacity > 0 ? Math.min(this.running.size, this.capacity) : this.running.size;
   }
 
   get recentServiceMs(): number | undefined {

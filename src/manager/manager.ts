@@ -146,7 +146,7 @@ export class Manager implements LocalManager {
       cap: this.options.maxQueue,
       fillAlertAt: this.options.fill,
       slots: d.slots,
-      busy: d.running,
+      busy: d.busy,
       workers: d.workers,
       stats: d.stats,
     };
@@ -255,9 +255,9 @@ export class Manager implements LocalManager {
         }
         worker = new WorkerLink(connection.id, message.nodeId, connection.remoteAddress, message.capacity, new Set(message.tasks), (m) => {
           if (!connection.isClosed) connection.send(m);
-        });
+        }, message.prefetch ?? 0);
         worker.name = connection.peerName;
-        this.#logger.info({ nodeId: message.nodeId, remote: connection.remoteAddress, capacity: message.capacity, tasks: message.tasks.length }, 'worker joined');
+        this.#logger.info({ nodeId: message.nodeId, remote: connection.remoteAddress, capacity: message.capacity, prefetch: message.prefetch ?? 0, tasks: message.tasks.length }, 'worker joined');
         dispatcher.addWorker(worker);
         return;
       }

@@ -109,7 +109,7 @@ export function createManagerRegistry(sources: MetricSources): Registry {
     for (const w of live().workers) set({ node: w.nodeId }, w.capacity);
   });
   gauge('sluice_worker_node_busy', 'Slots of a worker node running a task now.', ['node'], (set) => {
-    for (const w of live().workers) set({ node: w.nodeId }, w.running.size);
+    for (const w of live().workers) set({ node: w.nodeId }, w.busy);
   });
   gauge('sluice_worker_node_service_seconds', 'Recent service time of a worker node (moving average).', ['node'], (set) => {
     for (const w of live().workers) set({ node: w.nodeId }, (w.recentServiceMs ?? 0) / 1_000);
@@ -117,8 +117,8 @@ export function createManagerRegistry(sources: MetricSources): Registry {
   gauge('sluice_worker_node_connected_since_seconds', 'When a worker node connected, in Unix seconds.', ['node'], (set) => {
     for (const w of live().workers) set({ node: w.nodeId }, w.connectedAt / 1_000);
   });
-  registry.registerMetric(timingHistogram('sluice_task_wait_seconds', 'Time from admission to dispatch, by task name.', sources.measures, (m) => m.wait));
-  registry.registerMetric(timingHistogram('sluice_task_service_seconds', 'Time from dispatch to outcome (completed or failed), by task name.', sources.measures, (m) => m.service));
+  registry.registerMetric(timingHistogram('sluice_task_wait_seconds', 'Time from admission to the start on a slot, by task name.', sources.measures, (m) => m.wait));
+  registry.registerMetric(timingHistogram('sluice_task_service_seconds', 'Time an attempt ran on a slot (completed or failed), as its node measured it, by task name.', sources.measures, (m) => m.service));
   counter('sluice_alerts_total', 'Alerts raised, by kind and level.', ['kind', 'level'], (set) => {
     for (const kind of ['fill', 'service_time']) for (const level of ['warning', 'critical']) set({ kind, level }, sources.watch.raisedCounts.get(`${kind}|${level}`) ?? 0);
   });

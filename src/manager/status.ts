@@ -51,7 +51,7 @@ export function buildStatusSnapshot(live: LiveFigures, tick: TickFigures): Statu
   const s = live.stats;
   const workers: StatusSnapshot['workers'] = [];
   for (const w of live.workers) {
-    workers.push({ id: w.nodeId, ...(w.name === undefined ? {} : { name: w.name }), capacity: w.capacity, busy: w.running.size, recentServiceMs: w.recentServiceMs ?? 0, connectedSince: w.connectedAt });
+    workers.push({ id: w.nodeId, ...(w.name === undefined ? {} : { name: w.name }), capacity: w.capacity, busy: w.busy, recentServiceMs: w.recentServiceMs ?? 0, connectedSince: w.connectedAt });
   }
   return {
     time: live.time,

@@ -100,14 +100,20 @@ export interface Register {
   nodeId: string;
   /** Slots free for new tasks now (total capacity less tasks still running from a lost link). */
   capacity: number;
+  /**
+   * Tasks the node will hold beyond its free slots, each starting the moment a slot frees, so a
+   * slot does not idle for a manager round trip between two tasks. Absent = 0.
+   */
+  prefetch?: number;
   tasks: string[];
 }
 /** Free slots changed outside the manager's view: drain (0), or leftovers of a lost link finished. */
 export interface Capacity { type: 'capacity'; capacity: number }
 
 export type Outcome =
-  | { type: 'outcome'; token: number; status: 'completed'; result: unknown }
-  | { type: 'outcome'; token: number; status: 'failed'; error: { name: string; message: string; stack?: string } }
+  /** `runMs`: from the moment the attempt started on a slot to its end (it may have been held first). */
+  | { type: 'outcome'; token: number; status: 'completed'; result: unknown; runMs?: number }
+  | { type: 'outcome'; token: number; status: 'failed'; error: { name: string; message: string; stack?: string }; runMs?: number }
   /** The thread or process running it died: counts as a lost attempt. */
   | { type: 'outcome'; token: number; status: 'crashed'; error: { name: string; message: string } }
   /** Never started or handed back while draining: re-queued without using up an attempt. */

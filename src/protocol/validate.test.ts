@@ -50,12 +50,27 @@ describe('message validation', () => {
   it('never throws on near-valid messages with fields replaced by arbitrary values (property)', () => {
     const base = { type: 'outcome', token: 1, status: 'failed', error: { name: 'E', message: 'm' } };
     fc.assert(
-      fc.property(fc.constantFrom('type', 'token', 'status', 'error', 'reason'), fc.anything(), (field, value) => {
+      fc.property(fc.constantFrom('type', 'token', 'status', 'error', 'reason', 'runMs'), fc.anything(), (field, value) => {
         const result = validateWorkerMessage({ ...base, [field]: value });
         assert.ok(result instanceof ProtocolError || typeof result === 'object');
       }),
       { numRuns: 5_000 },
     );
+  });
+
+  it('takes a node\'s prefetch and an attempt\'s run time only as finite non-negative numbers', () => {
+    const register = { type: 'register', nodeId: 'n', capacity: 4, prefetch: 1, tasks: ['a'] };
+    assert.equal(validateWorkerMessage(register), register);
+    const completed = { type: 'outcome', token: 2, status: 'completed', result: null, runMs: 10.25 };
+    assert.equal(validateWorkerMessage(completed), completed);
+    for (const prefetch of [-1, 1.5, Number.NaN, '1', 100_001]) {
+      const result = validateWorkerMessage({ ...register, prefetch });
+      assert.ok(result instanceof ProtocolError && result.message.includes('register.prefetch'), `prefetch ${String(prefetch)}`);
+    }
+    for (const runMs of [-1, Infinity, Number.NaN, '3']) {
+      const result = validateWorkerMessage({ ...completed, runMs });
+      assert.ok(result instanceof ProtocolError && result.message.includes('outcome.runMs'), `runMs ${String(runMs)}`);
+    }
   });
 });
 

@@ -13,6 +13,8 @@ export const MAX_ID_LENGTH = 256;
 export const MAX_NAME_LENGTH = 256;
 export const MAX_TASKS_PER_NODE = 10_000;
 export const MAX_CAPACITY = 100_000;
+/** Most tasks a node may hold beyond its capacity, waiting for a slot. */
+export const MAX_PREFETCH = 100_000;
 export const MAX_ATTEMPTS = 100;
 /** setTimeout's ceiling, and so the longest deadline that means anything. */
 export const MAX_DEADLINE_MS = 2_147_483_647;
@@ -133,11 +135,14 @@ export const validateWorkerMessage: Validator<WorkerMessage> = (value) => {
       if (typeof status !== 'string' || !OUTCOME_STATUSES.has(status)) return invalid('outcome.status');
       if ((status === 'failed' || status === 'crashed') && !isRemoteError(v['error'], status === 'failed')) return invalid('outcome.error');
       if (status === 'aborted' && !ABORT_REASONS.has(v['reason'] as string)) return invalid('outcome.reason');
+      const runMs = v['runMs'];
+      if (runMs !== undefined && !(typeof runMs === 'number' && Number.isFinite(runMs) && runMs >= 0)) return invalid('outcome.runMs');
       return value as WorkerMessage;
     }
     case 'register': {
       if (!isText(v['nodeId'], MAX_ID_LENGTH)) return invalid('register.nodeId');
       if (!isInt(v['capacity'], 0, MAX_CAPACITY)) return invalid('register.capacity');
+      if (v['prefetch'] !== undefined && !isInt(v['prefetch'], 0, MAX_PREFETCH)) return invalid('register.prefetch');
       const tasks = v['tasks'];
       if (!Array.isArray(tasks) || tasks.length > MAX_TASKS_PER_NODE || !tasks.every((t) => isText(t, MAX_NAME_LENGTH))) return invalid('register.tasks');
       return value as WorkerMessage;

@@ -1,4 +1,4 @@
-export { startWorker } from './worker-node.js';
+export { startWorker } from './start-worker.js';
 export type { WorkerNode, WorkerNodeEvents } from './worker-node.js';
 export type { WorkerOptions } from './options.js';
 export { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_RECONNECT_BASE_MS, DEFAULT_RECONNECT_MAX_MS } from './options.js';

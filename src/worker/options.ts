@@ -3,11 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, describeValue } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseAddress, type DialOptions } from '../protocol/index.js';
+import { MAX_PREFETCH } from '../protocol/validate.js';
 import { isLocalManager, type LocalManager } from '../protocol/link.js';
 import { integerOption, MAX_CAPACITY, MAX_TIMER_MS } from './pool/options.js';
 import type { Isolation } from './pool/types.js';
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** One held task hides the round trip at a slot's end; more would only add wait on a busy node. */
+export const DEFAULT_PREFETCH = 1;
 export const DEFAULT_RECONNECT_BASE_MS = 100;
 /**
  * Low, because a node away is capacity idle: after a manager restart the chaos suite saw nodes
@@ -27,6 +30,13 @@ export interface WorkerOptions {
   tasks: string;
   /** Tasks this node runs at once. @default os.availableParallelism() */
   capacity?: number | undefined;
+  /**
+   * Dispatches the node may hold beyond its capacity while every slot is busy, each starting the
+   * moment a slot frees — so a slot does not idle for a manager round trip between two tasks. The
+   * manager sends them only when no node has a free slot. 0 = take a task only onto a free slot.
+   * @default 1
+   */
+  prefetch?: number | undefined;
   /** Threads in the pool (thread isolation). @default min(capacity, os.availableParallelism()) */
   threads?: number | undefined;
   /** `thread` (worker threads) or `process` (one child process per slot). @default 'thread' */
@@ -64,6 +74,7 @@ export interface ResolvedWorkerOptions {
   readonly tls: DialOptions['tls'] | undefined;
   readonly tasks: string;
   readonly capacity: number;
+  readonly prefetch: number;
   readonly threads: number | undefined;
   readonly isolation: Isolation;
   readonly drainTimeoutMs: number;
@@ -97,6 +108,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     throw new InvalidArgumentError(`Expected \`tasks\` to be the path of a task module, got ${describeValue(options.tasks)}`);
   }
   const capacity = options.capacity === undefined ? availableParallelism() : integerOption('capacity', options.capacity, 1, MAX_CAPACITY);
+  const prefetch = options.prefetch === undefined ? DEFAULT_PREFETCH : integerOption('prefetch', options.prefetch, 0, MAX_PREFETCH);
   const isolation = options.isolation ?? 'thread';
   if (isolation !== 'thread' && isolation !== 'process' && isolation !== 'none') {
     throw new InvalidArgumentError(`Expected \`isolation\` to be "thread", "process" or "none", got ${describeValue(isolation)}`);
@@ -122,7 +134,7 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
   const reconnectBaseMs = reconnect.baseMs === undefined ? DEFAULT_RECONNECT_BASE_MS : integerOption('reconnect.baseMs', reconnect.baseMs, 1, MAX_TIMER_MS);
   const reconnectMaxMs = reconnect.maxMs === undefined ? Math.max(DEFAULT_RECONNECT_MAX_MS, reconnectBaseMs) : integerOption('reconnect.maxMs', reconnect.maxMs, reconnectBaseMs, MAX_TIMER_MS);
   return Object.freeze({
-    host, port, key: options.key, tls: options.tls, tasks: options.tasks, capacity, threads: options.threads, isolation,
+    host, port, key: options.key, tls: options.tls, tasks: options.tasks, capacity, prefetch, threads: options.threads, isolation,
     drainTimeoutMs, taskTimeoutMs: options.taskTimeoutMs, abortGraceMs: options.abortGraceMs,
     maxOldGenerationSizeMb: options.maxOldGenerationSizeMb, name: options.name, nodeId: options.nodeId ?? randomUUID(),
     local, logger, reconnectBaseMs, reconnectMaxMs, history: options.history,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import { InvalidArgumentError } from '../core/errors.js';
-import { startWorker, type WorkerNode } from './worker-node.js';
+import { startWorker } from './start-worker.js';
+import type { WorkerNode } from './worker-node.js';
 import type { WorkerOptions } from './options.js';
 import { TASKS, startChannel } from './pool/pool.test-helpers.js';
 import { ScriptedManager, isCapacity, isRegister, outcomeFor } from './scripted-manager.test-helpers.js';
@@ -11,6 +12,13 @@ const dispatch = (name: string, args: unknown = null, extra: { deadlineMs?: numb
   const token = nextToken++;
   return { type: 'dispatch' as const, token, id: `t${token}`, name, args, attempt: extra.attempt ?? 1, ...(extra.deadlineMs === undefined ? {} : { deadlineMs: extra.deadlineMs }) };
 };
+
+/** Waits (at most 2 s) until the node holds `count` dispatches: they cross a socket first. */
+async function untilHeld(node: WorkerNode, count: number): Promise<void> {
+  for (const until = Date.now() + 2_000; node.held !== count; await new Promise((resolve) => setTimeout(resolve, 5))) {
+    if (Date.now() > until) throw new Error(`expected ${count} held, have ${node.held}`);
+  }
+}
 
 describe('worker node against a scripted manager', () => {
   const managers: ScriptedManager[] = [];
@@ -36,6 +44,7 @@ describe('worker node against a scripted manager', () => {
     const register = await manager.next(isRegister);
     assert.equal(register.nodeId, 'node-1');
     assert.equal(register.capacity, 2);
+    assert.equal(register.prefetch, 1, 'holds one task beyond its slots by default');
     assert.ok(register.tasks.includes('echo') && register.tasks.includes('spin'));
     assert.equal(node.nodeId, 'node-1');
     assert.equal(node.connected, true);
@@ -51,7 +60,9 @@ describe('worker node against a scripted manager', () => {
     manager.send(ok);
     manager.send(bad);
     manager.send(unknown);
-    assert.deepEqual(await manager.next(outcomeFor(ok.token)), { type: 'outcome', token: ok.token, status: 'completed', result: { hello: 'world' } });
+    const completed = await manager.next(outcomeFor(ok.token));
+    assert.ok(completed.status === 'completed' && typeof completed.runMs === 'number' && completed.runMs >= 0, 'carries its run time');
+    assert.deepEqual({ ...completed, runMs: 0 }, { type: 'outcome', token: ok.token, status: 'completed', result: { hello: 'world' }, runMs: 0 });
     const failed = await manager.next(outcomeFor(bad.token));
     assert.equal(failed.status, 'failed');
     assert.equal(failed.status === 'failed' && failed.error.message, 'bad');
@@ -59,8 +70,8 @@ describe('worker node against a scripted manager', () => {
     assert.equal(unknownOutcome.status === 'failed' && unknownOutcome.error.name, 'UnknownTaskError');
   });
 
-  it('answers returned to a dispatch beyond its free slots, and aborts on request', async () => {
-    const { manager, node } = await setup({ capacity: 1 });
+  it('without prefetch, answers returned to a dispatch beyond its free slots, and aborts on request', async () => {
+    const { manager, node } = await setup({ capacity: 1, prefetch: 0 });
     await manager.next(isRegister);
     const start = startChannel();
     const busy = dispatch('startedThen', { channel: start.name, then: 'honourAbort' });
@@ -72,6 +83,75 @@ describe('worker node against a scripted manager', () => {
     assert.deepEqual(await manager.next(outcomeFor(extra.token)), { type: 'outcome', token: extra.token, status: 'returned' });
     manager.send({ type: 'abort', token: busy.token, reason: 'cancelled' });
     assert.deepEqual(await manager.next(outcomeFor(busy.token)), { type: 'outcome', token: busy.token, status: 'aborted', reason: 'cancelled' });
+  });
+
+  it('holds a dispatch beyond its slots and starts it the moment a slot frees, with no word from the manager', async () => {
+    const { manager, node } = await setup({ capacity: 1, prefetch: 1 });
+    await manager.next(isRegister);
+    const first = dispatch('startedThen', { then: 'sleep', ms: 150 });
+    const heldStart = startChannel();
+    const held = dispatch('startedThen', { channel: heldStart.name, then: 'sleep', ms: 1 });
+    const beyond = dispatch('echo', 'no room');
+    manager.send(first);
+    manager.send(held);
+    manager.send(beyond);
+    assert.equal((await manager.next(outcomeFor(beyond.token))).status, 'returned', 'past capacity + prefetch');
+    await untilHeld(node, 1);
+    assert.equal(node.running, 1);
+    // The manager sends nothing more: the held task starts on the freed slot by itself.
+    assert.equal((await manager.next(outcomeFor(first.token))).status, 'completed');
+    await heldStart.started;
+    const outcome = await manager.next(outcomeFor(held.token));
+    assert.equal(outcome.status, 'completed');
+    assert.ok(outcome.status === 'completed' && outcome.runMs! < 100, `its run time leaves out the ≈ 150 ms it was held: ${outcome.status === 'completed' && outcome.runMs}`);
+    assert.equal(node.held, 0);
+  });
+
+  it('answers a held task cancelled or past its deadline without running it', async () => {
+    const { manager } = await setup({ capacity: 1, prefetch: 2 });
+    await manager.next(isRegister);
+    const start = startChannel();
+    const blocker = dispatch('startedThen', { channel: start.name, then: 'honourAbort' });
+    const cancelled = dispatch('echo', 'cancelled while held');
+    const late = dispatch('echo', 'expires while held', { deadlineMs: 30 });
+    manager.send(blocker);
+    manager.send(cancelled);
+    manager.send(late);
+    await start.started;
+    manager.send({ type: 'abort', token: cancelled.token, reason: 'cancelled' });
+    assert.deepEqual(await manager.next(outcomeFor(cancelled.token)), { type: 'outcome', token: cancelled.token, status: 'aborted', reason: 'cancelled' });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    manager.send({ type: 'abort', token: blocker.token, reason: 'cancelled' });
+    assert.equal((await manager.next(outcomeFor(blocker.token))).status, 'aborted');
+    assert.deepEqual(await manager.next(outcomeFor(late.token)), { type: 'outcome', token: late.token, status: 'aborted', reason: 'expired' });
+  });
+
+  it('drain hands held tasks back at once; a lost link drops them for the manager to re-queue', async () => {
+    const { manager, node } = await setup({ capacity: 1, prefetch: 1, abortGraceMs: 100 });
+    await manager.next(isRegister);
+    const running = dispatch('startedThen', { then: 'sleep', ms: 200 });
+    const held = dispatch('echo', 'held');
+    manager.send(running);
+    manager.send(held);
+    await untilHeld(node, 1);
+    const drained = node.drain({ timeoutMs: 1_000 });
+    assert.deepEqual(await manager.next(outcomeFor(held.token)), { type: 'outcome', token: held.token, status: 'returned' });
+    assert.equal(node.held, 0);
+    assert.equal((await manager.next(outcomeFor(running.token))).status, 'completed', 'the running one still finishes');
+    await drained;
+
+    const second = await setup({ capacity: 1, prefetch: 1, abortGraceMs: 100 });
+    await second.manager.next(isRegister);
+    const first = second.manager.latest;
+    const heldStart = startChannel();
+    second.manager.send(dispatch('startedThen', { then: 'sleep', ms: 150 }));
+    second.manager.send(dispatch('startedThen', { channel: heldStart.name, then: 'sleep', ms: 1 }));
+    await untilHeld(second.node, 1);
+    first.destroy();
+    await second.manager.next(isRegister);
+    assert.equal(second.node.held, 0);
+    const ranAnyway = await Promise.race([heldStart.started.then(() => true), new Promise((resolve) => setTimeout(resolve, 300, false))]);
+    assert.equal(ranAnyway, false, 'a held task of a lost link never runs');
   });
 
   it('fires the handler signal at the dispatch deadline', async () => {
@@ -195,6 +275,8 @@ describe('startWorker options', () => {
   it('rejects invalid options with InvalidArgumentError naming the option', async () => {
     const cases: [Partial<WorkerOptions>, RegExp][] = [
       [{ capacity: 0 }, /`capacity`/],
+      [{ prefetch: -1 }, /`prefetch`/],
+      [{ prefetch: 1.5 }, /`prefetch`/],
       [{ manager: 42 as unknown as string }, /`manager`/],
       [{ manager: { host: '', port: 1 } }, /`manager.host`/],
       [{ manager: { host: 'x', port: 70_000 } }, /`manager.port`/],

@@ -1,17 +1,17 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dial } from '../protocol/index.js';
-import { MAX_NESTING, nestsDeeperThan } from '../protocol/codec.js';
 import type { PeerLink } from '../protocol/link.js';
-import type { Dispatch, ManagerToClient, ManagerToWorker, Outcome, WorkerMessage } from '../protocol/messages.js';
-import { createTaskPool } from './pool/task-pool.js';
+import type { AbortReason, Dispatch, ManagerToClient, ManagerToWorker, WorkerMessage } from '../protocol/messages.js';
 import { integerOption, MAX_TIMER_MS } from './pool/options.js';
 import type { ExecutionResult, TaskPool } from './pool/types.js';
 import { backoffDelay } from './backoff.js';
-import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './options.js';
+import { HeldTasks, startedAfter, type HeldTask } from './held-tasks.js';
+import { endEvent, outcomeOf, unencodableResult } from './outcomes.js';
+import type { ResolvedWorkerOptions } from './options.js';
 import { withSignal } from './with-signal.js';
-import type { ExecutionStatus, HistoryRecorder } from '../core/history/events.js';
-import { historyTime, openHistory } from '../protocol/history-file.js';
+import type { HistoryRecorder } from '../core/history/events.js';
+import { historyTime } from '../protocol/history-file.js';
 
 /** A TCP connection to the manager, or an in-process link when the manager lives here. */
 type ManagerLink = PeerLink;
@@ -29,6 +29,8 @@ export interface WorkerNode extends EventEmitter<WorkerNodeEvents> {
   readonly nodeId: string;
   /** Tasks running on this node, including leftovers of a lost link that ignore their abort. */
   readonly running: number;
+  /** Dispatches held for the next free slot (see the `prefetch` option). */
+  readonly held: number;
   /** True while a link to the manager is registered. */
   readonly connected: boolean;
   /**
@@ -53,6 +55,11 @@ export interface WorkerNode extends EventEmitter<WorkerNodeEvents> {
  * in, and its outcome is sent only on that same link. Tasks of a lost link are aborted (the manager
  * re-queues them) and count as "leftovers" until they end: the node offers the manager
  * `capacity - leftovers` slots, and sends `capacity` again as leftovers end.
+ *
+ * Prefetch: while every slot is busy the node holds up to `prefetch` more dispatches and starts
+ * each the moment a slot frees. Held tasks never outlive their link (dropped when it is lost: the
+ * manager re-queues them), are handed back at once on drain or close, and count as started — in
+ * the history, and for their run time — only when they get a slot.
  */
 const RUNNING = 0;
 const DRAINING = 1;
@@ -60,14 +67,15 @@ const DRAINED = 2;
 const CLOSED = 3;
 type NodeState = typeof RUNNING | typeof DRAINING | typeof DRAINED | typeof CLOSED;
 
-class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerNode {
+export class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerNode {
   readonly nodeId: string;
   readonly #options: ResolvedWorkerOptions;
   readonly #pool: TaskPool;
   readonly #taskNames: string[];
   readonly #knownTasks: ReadonlySet<string>;
-  /** token → epoch of the link it was dispatched on. */
+  /** token → epoch of the link it was dispatched on; running and held tasks alike. */
   readonly #tasks = new Map<number, number>();
+  readonly #held: HeldTasks;
   #leftovers = 0;
   #link: ManagerLink | undefined;
   #epoch = 0;
@@ -89,12 +97,17 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     this.#options = options;
     this.#pool = pool;
     this.#history = history;
+    this.#held = new HeldTasks(options.prefetch);
     this.#taskNames = [...pool.taskNames];
     this.#knownTasks = new Set(pool.taskNames);
   }
 
   get running(): number {
-    return this.#tasks.size;
+    return this.#tasks.size - this.#held.size;
+  }
+
+  get held(): number {
+    return this.#held.size;
   }
 
   get connected(): boolean {
@@ -177,8 +190,9 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
       this.#onClose(link, undefined);
       return;
     }
-    link.send({ type: 'register', nodeId: this.nodeId, capacity: this.#offered(), tasks: this.#taskNames });
-    this.#options.logger.info({ managerId: link.managerId, manager: `${this.#options.host}:${this.#options.port}`, capacity: this.#offered() }, 'registered with manager');
+    const prefetch = this.#held.limit;
+    link.send({ type: 'register', nodeId: this.nodeId, capacity: this.#offered(), prefetch, tasks: this.#taskNames });
+    this.#options.logger.info({ managerId: link.managerId, manager: `${this.#options.host}:${this.#options.port}`, capacity: this.#offered(), prefetch }, 'registered with manager');
     this.emit('connected', { managerId: link.managerId });
   }
 
@@ -191,7 +205,10 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     if (link !== this.#link) return;
     if (message.type === 'dispatch') this.#dispatch(link, message);
     else if (message.type === 'abort') {
-      if (this.#tasks.get(message.token) === this.#epoch) this.#pool.abort(message.token, message.reason);
+      if (this.#tasks.get(message.token) !== this.#epoch) return;
+      const held = this.#held.take(message.token);
+      if (held === undefined) this.#pool.abort(message.token, message.reason);
+      else this.#endHeld(held, message.reason);
     }
   }
 
@@ -199,26 +216,51 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     const token = message.token;
     // An unknown name is answered `failed` by the pool at once, without taking a slot.
     const needsSlot = this.#knownTasks.has(message.name);
-    if (this.#state !== RUNNING || (needsSlot && !this.#pool.hasFreeSlot) || this.#tasks.has(token)) {
-      // Never queue: hand it back at once, the manager re-queues it without using an attempt.
+    const startsNow = !needsSlot || (this.#pool.hasFreeSlot && this.#held.size === 0);
+    if (this.#state !== RUNNING || this.#tasks.has(token) || !(startsNow || this.#held.hasRoom)) {
+      // Past its slots and prefetch: hand it back at once, re-queued without using an attempt.
       this.#send(link, { type: 'outcome', token, status: 'returned' });
       return;
     }
     const epoch = this.#epoch;
     this.#tasks.set(token, epoch);
-    if (this.#history !== undefined) {
-      this.#history.record({ ev: 'start', at: historyTime(), id: message.id, name: message.name, attempt: message.attempt, token, node: this.#historyNode, pid: process.pid });
-    }
-    // Dispatch has every field of ExecutionRequest: pass it as is.
-    void this.#pool.run(message).then((result) => this.#finish(token, epoch, result, message));
+    if (startsNow) this.#run(message, epoch);
+    else this.#held.hold({ dispatch: message, epoch, heldAt: performance.now() });
   }
 
-  #finish(token: number, epoch: number, result: ExecutionResult, dispatch: Dispatch): void {
+  #run(dispatch: Dispatch, epoch: number): void {
+    if (this.#history !== undefined) {
+      this.#history.record({ ev: 'start', at: historyTime(), id: dispatch.id, name: dispatch.name, attempt: dispatch.attempt, token: dispatch.token, node: this.#historyNode, pid: process.pid });
+    }
+    const startedAt = performance.now();
+    // Dispatch has every field of ExecutionRequest: pass it as is.
+    void this.#pool.run(dispatch).then((result) => this.#finish(dispatch.token, epoch, result, dispatch, performance.now() - startedAt));
+  }
+
+  /** Starts held tasks on the slots free now, oldest first. */
+  #startHeld(): void {
+    while (this.#held.size > 0 && this.#pool.hasFreeSlot && this.#state === RUNNING) {
+      const { dispatch, epoch, heldAt } = this.#held.shift()!;
+      this.#run(startedAfter(dispatch, performance.now() - heldAt), epoch);
+    }
+  }
+
+  /** Answers a held task that never started: aborted for `reason`, or handed back on shutdown. */
+  #endHeld(held: HeldTask, reason: AbortReason): void {
+    const token = held.dispatch.token;
     this.#tasks.delete(token);
     const link = this.#link;
+    if (link === undefined || held.epoch !== this.#epoch) return;
+    this.#send(link, reason === 'shutdown' ? { type: 'outcome', token, status: 'returned' } : { type: 'outcome', token, status: 'aborted', reason });
+  }
+
+  #finish(token: number, epoch: number, result: ExecutionResult, dispatch: Dispatch, runMs: number): void {
+    this.#tasks.delete(token);
+    this.#startHeld();
+    const link = this.#link;
     const current = epoch === this.#epoch && link !== undefined;
-    const delivered = current && this.#sendOutcome(link, token, result);
-    if (this.#history !== undefined) this.#recordEnd(dispatch, token, result, delivered);
+    const delivered = current && this.#sendOutcome(link, token, result, runMs);
+    if (this.#history !== undefined) this.#history.record(endEvent(dispatch, token, result, delivered, this.#historyNode));
     if (!current) {
       this.#leftovers -= 1;
       if (link !== undefined && this.#state === RUNNING) this.#send(link, { type: 'capacity', capacity: this.#offered() });
@@ -234,40 +276,11 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     return this.#options.name ?? this.nodeId;
   }
 
-  #recordEnd(dispatch: Dispatch, token: number, result: ExecutionResult, delivered: boolean): void {
-    let status: ExecutionStatus = result.status;
-    let reason: string | undefined;
-    if (result.status === 'aborted') {
-      if (result.reason === 'shutdown') status = 'returned';
-      else reason = result.reason;
-    }
-    this.#history!.record({
-      ev: 'end', at: historyTime(), id: dispatch.id, attempt: dispatch.attempt, token, node: this.#historyNode, pid: process.pid,
-      status, ...(reason === undefined ? {} : { reason }), delivered,
-    });
-  }
-
   /** False when the outcome could not be sent. */
-  #sendOutcome(link: ManagerLink, token: number, result: ExecutionResult): boolean {
-    let outcome: Outcome;
-    switch (result.status) {
-      case 'completed':
-        // The outcome is one level around the result; the manager refuses deeper frames.
-        outcome = nestsDeeperThan(result.result, MAX_NESTING - 1)
-          ? { type: 'outcome', token, status: 'failed', error: { name: 'ResultEncodeError', message: `The task result nests deeper than ${MAX_NESTING - 1} levels of objects and arrays` } }
-          : { type: 'outcome', token, status: 'completed', result: result.result };
-        break;
-      case 'failed': outcome = { type: 'outcome', token, status: 'failed', error: result.error }; break;
-      case 'crashed': outcome = { type: 'outcome', token, status: 'crashed', error: result.error }; break;
-      default:
-        // Stopped for shutdown: handed back, re-queued without using an attempt.
-        outcome = result.reason === 'shutdown'
-          ? { type: 'outcome', token, status: 'returned' }
-          : { type: 'outcome', token, status: 'aborted', reason: result.reason };
-    }
-    if (this.#send(link, outcome)) return true;
+  #sendOutcome(link: ManagerLink, token: number, result: ExecutionResult, runMs: number): boolean {
+    if (this.#send(link, outcomeOf(token, result, runMs))) return true;
     if (result.status !== 'completed') return false;
-    return this.#send(link, { type: 'outcome', token, status: 'failed', error: { name: 'ResultEncodeError', message: 'The task result cannot be encoded for the wire (msgpack)' } });
+    return this.#send(link, unencodableResult(token, runMs));
   }
 
   /** False when the message could not be encoded; the link's own buffering handles back pressure. */
@@ -284,6 +297,8 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
   #onClose(link: ManagerLink, error: Error | undefined): void {
     if (link !== this.#link) return;
     this.#link = undefined;
+    // Held tasks never started: the manager re-queues them with the rest of the link's tasks.
+    for (const held of this.#held.takeAll()) this.#tasks.delete(held.dispatch.token);
     this.#leftovers = this.#tasks.size;
     if (this.#state === RUNNING || this.#state === DRAINING) {
       // Their outcomes can no longer be delivered; the manager re-queues them.
@@ -295,6 +310,11 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     const resolve = this.#linkClosed;
     this.#linkClosed = undefined;
     resolve?.();
+  }
+
+  /** Hands every held task back (no attempt used), so another node runs it now. */
+  #returnHeld(): void {
+    for (const held of this.#held.takeAll()) this.#endHeld(held, 'shutdown');
   }
 
   #whenIdle(): Promise<void> {
@@ -320,6 +340,7 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     this.#lifetime.abort();
     const link = this.#link;
     if (link !== undefined) this.#send(link, { type: 'capacity', capacity: 0 });
+    this.#returnHeld();
     this.#options.logger.info({ running: this.#tasks.size, timeoutMs }, 'draining');
     if (this.#tasks.size > 0) {
       const timer = new AbortController();
@@ -350,6 +371,7 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
     this.#state = CLOSED;
     this.#lifetime.abort();
     this.#detachSignal?.();
+    this.#returnHeld();
     const failures: unknown[] = [];
     // Running tasks settle as aborted/shutdown and are handed back on the link while it is up.
     let poolClosed = true;
@@ -369,42 +391,4 @@ class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements WorkerN
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/**
- * Starts the task pool (loading the module to learn its tasks), dials the manager once and
- * resolves — connected or not; it keeps reconnecting in the background with exponential backoff
- * and full jitter. Rejects on invalid options (InvalidArgumentError), an unusable task module
- * (TaskModuleError) or `signal`.
- */
-export async function startWorker(options: WorkerOptions): Promise<WorkerNode> {
-  const resolved = resolveWorkerOptions(options);
-  const signal = options.signal;
-  signal?.throwIfAborted();
-  const pool = await createTaskPool({
-    tasksModule: resolved.tasks,
-    capacity: resolved.capacity,
-    isolation: resolved.isolation,
-    threads: resolved.threads,
-    taskTimeoutMs: resolved.taskTimeoutMs,
-    abortGraceMs: resolved.abortGraceMs,
-    maxOldGenerationSizeMb: resolved.maxOldGenerationSizeMb,
-    signal,
-    logger: resolved.logger,
-  });
-  let history: HistoryRecorder | undefined;
-  try {
-    history = openHistory(resolved.history);
-  } catch (error) {
-    await pool.close().catch(() => {});
-    throw error;
-  }
-  const node = new PooledWorkerNode(resolved, pool, history);
-  try {
-    await node.start(signal);
-  } catch (error) {
-    await node.close().catch(() => {});
-    throw error;
-  }
-  return node;
 }

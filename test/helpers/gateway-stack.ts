@@ -135,7 +135,8 @@ export class GatewayStack {
     const manager = await startManager({ port: 0, ...options.manager });
     let worker: WorkerNode | undefined;
     if (options.noWorker !== true) {
-      worker = await startWorker({ manager, tasks: TASKS, capacity: options.capacity ?? 1, threads: 1 });
+      // No prefetch: the tests count slots + queue exactly, and a held task would be one more place.
+      worker = await startWorker({ manager, tasks: TASKS, capacity: options.capacity ?? 1, threads: 1, prefetch: 0 });
       await until(() => manager.snapshot().workers.length === 1, 10_000, 'the worker joined');
     }
     const stack = new GatewayStack(manager, worker, recording(await connect({ manager, reconnect: { baseMs: 10, maxMs: 50 } })));

@@ -107,20 +107,21 @@ describe('sluice run against a manager and a worker node', () => {
   it('exits 75 when still busy after its retries', async () => {
     const c = await connect({ manager: address, keyFile });
     clients.push(c);
-    // One slot and a queue of one: two long tasks fill both for as long as the CLI takes to start
-    // on a loaded machine; they are cancelled once it has answered.
+    // One slot, one task held by the node (prefetch) and a queue of one: three long tasks fill
+    // them for as long as the CLI takes to start on a loaded machine; they are cancelled once it
+    // has answered.
     const running = await c.submit('sleep', { ms: 60_000 }, { notifyStart: true });
     for (let i = 0; i < 500 && !running.started; i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(running.started, 'the first task runs');
-    const queued = await c.submit('sleep', { ms: 60_000 });
-    await new Promise((r) => setTimeout(r, 200)); // the queued submit reaches the manager
+    const blockers = [running, await c.submit('sleep', { ms: 60_000 }), await c.submit('sleep', { ms: 60_000 })];
+    await new Promise((r) => setTimeout(r, 200)); // the other submits reach the manager
     try {
       const r = await run(['echo', '1', '--retries', '0']);
       assert.equal(r.code, 75, r.stderr);
       assert.match(r.stderr, /busy/);
     } finally {
-      await Promise.all([queued.cancel(), running.cancel()]);
-      await Promise.allSettled([running.result, queued.result]);
+      await Promise.all(blockers.map((b) => b.cancel()));
+      await Promise.allSettled(blockers.map((b) => b.result));
     }
   });
 

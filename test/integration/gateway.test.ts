@@ -41,7 +41,8 @@ const stacks: Stack[] = [];
 async function startStack(manager: ManagerOptions = {}, capacity = 2, gateway: Partial<GatewayOptions> = {}): Promise<Stack> {
   const m = await startManager({ port: 0, ...manager });
   const address = `127.0.0.1:${m.address.port}`;
-  const worker = await startWorker({ manager: address, tasks: TASKS, capacity });
+  // No prefetch: the tests count slots + queue exactly, and a held task would be one more place.
+  const worker = await startWorker({ manager: address, tasks: TASKS, capacity, prefetch: 0 });
   await until(() => m.snapshot().workers.length === 1);
   const client = await connect({ manager: address });
   const g = await startGateway({ client, ownClient: true, port: 0, readiness: () => client.connected && m.snapshot().workers.length > 0, ...gateway });

@@ -25,7 +25,8 @@ describe('in-process links to a manager', () => {
 
   before(async () => {
     manager = await startManager({ port: 0, maxQueue: 4 });
-    worker = await startWorker({ manager, tasks: TASKS, capacity: 2, threads: 1 });
+    // No prefetch: the tests count slots + queue exactly, and a held task would be one more place.
+    worker = await startWorker({ manager, tasks: TASKS, capacity: 2, threads: 1, prefetch: 0 });
     await until(() => manager.snapshot().workers.length === 1);
     local = await connect({ manager });
     remote = await connect({ manager: `127.0.0.1:${manager.address.port}` });

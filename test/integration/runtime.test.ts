@@ -41,8 +41,11 @@ describe('manager with two worker nodes (separate processes)', () => {
   before(async () => {
     ({ proc: manager, port } = await startManagerProcess(['--key-file', keyFile, '--max-queue', '20']));
     processes.push(manager);
+    // No prefetch: the priority test needs every queued task to stay at the manager until a slot
+    // frees; a held task would have been sent before the higher priorities arrived (the
+    // documented cost of prefetch).
     for (const name of ['node-a', 'node-b']) {
-      processes.push(await startWorkerProcess(manager, port, name, ['--key-file', keyFile, '--capacity', '2'], { SLUICE_TEST_EXEC_LOG: execLog }));
+      processes.push(await startWorkerProcess(manager, port, name, ['--key-file', keyFile, '--capacity', '2', '--prefetch', '0'], { SLUICE_TEST_EXEC_LOG: execLog }));
     }
   });
   after(async () => {

@@ -34,7 +34,7 @@ describe('sluice status against a live manager', () => {
   const load = new AbortController();
 
   before(async () => {
-    const started = await startDevProcess(`${FIXTURES}gateway-tasks.js`, ['--capacity', '1', '--threads', '1', '--max-queue', '10', '--key-file', keyFile]);
+    const started = await startDevProcess(`${FIXTURES}gateway-tasks.js`, ['--capacity', '1', '--prefetch', '0', '--threads', '1', '--max-queue', '10', '--key-file', keyFile]);
     dev = started.proc;
     manager = `127.0.0.1:${started.port}`;
     gateway = `http://127.0.0.1:${started.httpPort}`;

@@ -33,7 +33,7 @@ describe('manager status', () => {
 
   before(async () => {
     manager = await startManager({ port: 0, maxQueue: 10, statusIntervalMs: 100, logger });
-    worker = await startWorker({ manager: `127.0.0.1:${manager.address.port}`, tasks: TASKS, capacity: 2, threads: 1, name: 'node-a' });
+    worker = await startWorker({ manager: `127.0.0.1:${manager.address.port}`, tasks: TASKS, capacity: 2, threads: 1, prefetch: 0, name: 'node-a' });
     await until(() => manager.snapshot().workers.length === 1);
     client = await connect({ manager: `127.0.0.1:${manager.address.port}` });
   });

@@ -43,7 +43,8 @@ describe('curl against the gateway', { skip: curlMissing && 'curl is not install
     // One slot and a queue of one: a third concurrent task cannot be taken.
     manager = await startManager({ port: 0, maxQueue: 1 });
     const address = `127.0.0.1:${manager.address.port}`;
-    worker = await startWorker({ manager: address, tasks: TASKS, capacity: 1 });
+    // No prefetch: filling the queue takes one task per slot and queue place, none held.
+    worker = await startWorker({ manager: address, tasks: TASKS, capacity: 1, prefetch: 0 });
     await until(() => manager.snapshot().workers.length === 1);
     gateway = await startGateway({ client: await connect({ manager: address }), ownClient: true, port: 0 });
     url = `http://127.0.0.1:${gateway.address.port}`;

@@ -9,6 +9,7 @@ import { untilShutdown } from '../shutdown.js';
 export const poolFlags: FlagSpec = {
   tasks: { type: 'string' },
   capacity: { type: 'string' },
+  prefetch: { type: 'string' },
   threads: { type: 'string' },
   isolation: { type: 'string' },
   'drain-timeout': { type: 'string' },
@@ -18,6 +19,8 @@ export const poolFlags: FlagSpec = {
 
 export const poolFlagsHelp = `  --tasks FILE           task module (default export from defineTasks); required
   --capacity N           slots: tasks run at once on this node (default: number of CPUs)
+  --prefetch N           tasks held beyond capacity while every slot is busy, each started the moment
+                         a slot frees, hiding the manager round trip (default 1; 0 = none)
   --threads N            threads (or processes) in the pool (default: min(capacity, CPUs))
   --isolation MODE       thread|process|none (default thread; none runs handlers on the node's own
                          event loop: no hop per task, no isolation — for handlers that only await I/O)
@@ -41,11 +44,12 @@ ${poolFlagsHelp}
   --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default info)
   --log-format FORMAT    json|pretty (default: pretty on a terminal)`;
 
-export function poolOptionsFromFlags(values: FlagValues): Pick<WorkerOptions, 'tasks' | 'capacity' | 'threads' | 'isolation' | 'drainTimeoutMs' | 'taskTimeoutMs' | 'maxOldGenerationSizeMb'> {
+export function poolOptionsFromFlags(values: FlagValues): Pick<WorkerOptions, 'tasks' | 'capacity' | 'prefetch' | 'threads' | 'isolation' | 'drainTimeoutMs' | 'taskTimeoutMs' | 'maxOldGenerationSizeMb'> {
   const tasks = requiredString(values, 'tasks', 'the path of a task module');
   return {
     tasks: resolve(tasks),
     capacity: integerFlag(values, 'capacity', 1, 100_000),
+    prefetch: integerFlag(values, 'prefetch', 0, 100_000),
     threads: integerFlag(values, 'threads', 1, 1024),
     isolation: choiceFlag(values, 'isolation', ['thread', 'process', 'none'] as const),
     drainTimeoutMs: integerFlag(values, 'drain-timeout', 0, 3_600_000),

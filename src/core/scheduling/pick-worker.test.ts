@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { pickWorker, type SchedulableWorker } from './pick-worker.js';
 
 interface W extends SchedulableWorker { readonly id: string }
-const w = (id: string, freeSlots: number, recentServiceMs?: number): W => ({ id, freeSlots, recentServiceMs });
+const w = (id: string, freeSlots: number, recentServiceMs?: number, prefetch = 0): W => ({ id, freeSlots, recentServiceMs, prefetch });
 
 describe('pickWorker', () => {
   it('picks the worker with the most free slots', () => {
@@ -48,5 +48,32 @@ describe('pickWorker', () => {
         assert.ok(tied.every((x) => x.recentServiceMs !== undefined && x.recentServiceMs >= picked.recentServiceMs!));
       }
     }), { numRuns: 500 });
+  });
+
+  it('uses prefetch room only when no worker has a free slot', () => {
+    assert.equal(pickWorker([w('held', 0, 1, 2), w('free', 1, 99)])?.id, 'free');
+    assert.equal(pickWorker([w('held', 0, 1, 2), w('full', 0, 1)])?.id, 'held');
+    assert.equal(pickWorker([w('a', -1, 1, 2), w('b', 0, 50, 1)])?.id, 'b', 'the one holding fewer first');
+    assert.equal(pickWorker([w('a', -2, 1, 2), w('b', -1, 50, 1)]), undefined, 'no room left');
+  });
+
+  it('property: a free slot anywhere wins over prefetch room; room is never exceeded', () => {
+    const worker = fc.record({
+      id: fc.string(),
+      freeSlots: fc.integer({ min: -3, max: 4 }),
+      prefetch: fc.integer({ min: 0, max: 3 }),
+      recentServiceMs: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+    });
+    fc.assert(fc.property(fc.array(worker, { maxLength: 12 }), (workers) => {
+      const picked = pickWorker(workers);
+      const eligible = workers.filter((x) => x.freeSlots + x.prefetch > 0);
+      if (picked === undefined) {
+        assert.equal(eligible.length, 0);
+        return;
+      }
+      assert.ok(picked.freeSlots + picked.prefetch! > 0, 'within capacity + prefetch');
+      if (workers.some((x) => x.freeSlots > 0)) assert.ok(picked.freeSlots > 0, 'never held while a slot is free elsewhere');
+      assert.equal(picked.freeSlots, Math.max(...eligible.map((x) => x.freeSlots)));
+    }), { numRuns: 1_000 });
   });
 });

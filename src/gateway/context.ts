@@ -6,6 +6,7 @@ import type { Client, TaskHandle } from '../client/index.js';
 import type { BusyGate } from './busy-gate.js';
 import { busyResponse, type ErrorResponse, type LocalBusyReason } from './http-errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { AnswerBatch } from './responses.js';
 import type { ResolvedGatewayOptions } from './options.js';
 
 /** What the route handlers share: one per gateway. */
@@ -13,6 +14,8 @@ export interface GatewayContext {
   readonly options: ResolvedGatewayOptions;
   readonly client: Client<TaskMap>;
   readonly metrics: GatewayMetrics;
+  /** Where answers that settle asynchronously are written from (see AnswerBatch). */
+  readonly answers: AnswerBatch;
   readonly gate: BusyGate;
   readonly logger: Logger;
   /** Synchronous callers waiting for an answer (plain calls and callers attached to a job). */

@@ -11,7 +11,7 @@ import { GatewayMetrics, type GatewayGauges } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { AUTO_PENDING_ALLOWANCE, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { acceptRequestId, MAX_TASK_NAME_LENGTH, pathSegment } from './request-headers.js';
-import { sendError, sendJson, sendText } from './responses.js';
+import { AnswerBatch, sendError, sendJson, sendText } from './responses.js';
 import { StatusFeed } from './status-feed.js';
 import { TaskRoute } from './task-route.js';
 
@@ -67,10 +67,12 @@ class HttpGateway implements Gateway {
 
   constructor(options: ResolvedGatewayOptions) {
     this.#options = options;
+    const metrics = new GatewayMetrics(() => this.#gauges(), options.processMetrics);
     this.#ctx = {
       options,
       client: options.client,
-      metrics: new GatewayMetrics(() => this.#gauges(), options.processMetrics),
+      metrics,
+      answers: new AnswerBatch(metrics),
       gate: new BusyGate(),
       logger: childLogger(options.logger, { role: 'gateway' }),
       pending: 0,
@@ -291,8 +293,9 @@ class HttpGateway implements Gateway {
     while (ctx.pending > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const call of ctx.calls.toArray()) call.cancel(SHUTDOWN);
     this.#jobs.abortAll(SHUTDOWN);
-    // Let the aborted calls write their 503 before the sockets go.
+    // Let the aborted calls settle and write their 503 before the sockets go.
     await new Promise((r) => setImmediate(r));
+    ctx.answers.flush();
     server.closeAllConnections();
     await closed;
     if (this.#options.ownClient) await this.#options.client.close();

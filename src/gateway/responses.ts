@@ -23,10 +23,65 @@ export function sendJson(res: ServerResponse, metrics: GatewayMetrics, status: n
  * not (fully) read, so a caller cannot make the server read and discard an unbounded body.
  */
 export function sendError(res: ServerResponse, metrics: GatewayMetrics, error: ErrorResponse, requestId: string, close = false, extra?: string[]): void {
+  sendJson(res, metrics, error.status, error.body, requestId, errorHeaders(error, close, extra));
+}
+
+function errorHeaders(error: ErrorResponse, close: boolean, extra: string[] | undefined): string[] {
   const headers: string[] = extra === undefined ? [] : [...extra];
   if (error.retryAfterSeconds !== undefined) headers.push('retry-after', String(error.retryAfterSeconds));
   if (close) headers.push('connection', 'close');
-  sendJson(res, metrics, error.status, error.body, requestId, headers);
+  return headers;
+}
+
+/**
+ * Answers that settle inside a task's promise chain, written together once the event-loop turn's
+ * I/O callbacks have run (one setImmediate per turn) rather than each the moment its chain
+ * settles. Written one by one, answers interleave with reading the next requests of the same
+ * turn, and every write to a loopback or LAN peer that has gone idle pays the kernel's wake-up of
+ * that peer; written together, reads come first and the peer is woken once per burst. In
+ * `npm run bench:gateway` this took a no-op task with `--isolation none` from about 43 to 27 µs
+ * of CPU per request. An answer waits at most for the rest of the current turn.
+ *
+ * Invariant: every answer queued is written (or dropped because its socket is gone) by the next
+ * `flush()`, which the batch schedules itself; `close()` of the gateway flushes before it closes
+ * connections.
+ */
+export class AnswerBatch {
+  readonly #metrics: GatewayMetrics;
+  #queue: QueuedAnswer[] = [];
+  #scheduled = false;
+  readonly #flush = (): void => this.flush();
+
+  constructor(metrics: GatewayMetrics) {
+    this.#metrics = metrics;
+  }
+
+  json(res: ServerResponse, status: number, body: string, requestId: string, extra?: string[]): void {
+    this.#queue.push({ res, status, body, requestId, extra });
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  error(res: ServerResponse, error: ErrorResponse, requestId: string): void {
+    this.json(res, error.status, error.body, requestId, errorHeaders(error, false, undefined));
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const a of queue) sendJson(a.res, this.#metrics, a.status, a.body, a.requestId, a.extra);
+  }
+}
+
+interface QueuedAnswer {
+  res: ServerResponse;
+  status: number;
+  body: string;
+  requestId: string;
+  extra: string[] | undefined;
 }
 
 export function sendText(res: ServerResponse, metrics: GatewayMetrics, status: number, contentType: string, body: string | Buffer, requestId: string): void {

@@ -6,7 +6,7 @@ import { CALLER_GONE, GatewayAbort, TaskCall, localRefusal, now, requestLogger, 
 import { errorResponse, taskErrorResponse, tooLarge, type ErrorResponse } from './http-errors.js';
 import type { Jobs } from './jobs.js';
 import { isJsonContentType, parseIdempotencyKey, parsePriorityHeader, parseTimeoutHeader, prefersAsync } from './request-headers.js';
-import { sendError, sendJson } from './responses.js';
+import { sendError } from './responses.js';
 
 /** Headers of one POST /v1/tasks/{name}, parsed before the body is read. */
 interface TaskHeaders {
@@ -169,10 +169,10 @@ class TaskExchange extends TaskCall {
       json = JSON.stringify(result);
     } catch (error) {
       requestLogger(this.ctx, this.reqId).error({ err: error, task: this.name }, 'task result is not JSON-serializable');
-      sendError(this.res, this.ctx.metrics, errorResponse('internal', 'The task result cannot be represented as JSON'), this.reqId);
+      this.ctx.answers.error(this.res, errorResponse('internal', 'The task result cannot be represented as JSON'), this.reqId);
       return;
     }
-    sendJson(this.res, this.ctx.metrics, 200, `{"result":${json ?? 'null'}}`, this.reqId);
+    this.ctx.answers.json(this.res, 200, `{"result":${json ?? 'null'}}`, this.reqId);
   };
 
   readonly #onError = (cause: unknown): void => {
@@ -184,21 +184,21 @@ class TaskExchange extends TaskCall {
         ctx.metrics.callersGone++;
         requestLogger(ctx, reqId).debug({ task: this.name }, 'caller left before the answer; task cancelled');
       } else {
-        sendError(res, ctx.metrics, { ...errorResponse('unavailable', 'The gateway is shutting down'), retryAfterSeconds: 1 }, reqId);
+        ctx.answers.error(res, { ...errorResponse('unavailable', 'The gateway is shutting down'), retryAfterSeconds: 1 }, reqId);
       }
       return;
     }
     const answer = taskErrorResponse(error, ctx.options.exposeStacks);
     if (answer === undefined) {
       requestLogger(ctx, reqId).error({ err: error, task: this.name }, 'unexpected error while running a task');
-      sendError(res, ctx.metrics, errorResponse('internal', 'Internal error'), reqId);
+      ctx.answers.error(res, errorResponse('internal', 'Internal error'), reqId);
       return;
     }
     if (answer.code === 'busy') {
       const e = error as { reason: string; retryAfterMs: number };
       ctx.gate.refused(this.headers.priority, e.reason, e.retryAfterMs, now());
     }
-    sendError(res, ctx.metrics, answer, reqId);
+    ctx.answers.error(res, answer, reqId);
   };
 
   #done(): void {

@@ -62,17 +62,23 @@ describe('no code from data', () => {
     }
     assert.deepEqual(dynamic, ['src/worker/pool/task-module.ts: import(moduleUrl)']);
     // …whose URL reaches it only from the worker's own configuration: the pool's options, in the
-    // node (isolation "none") or via the data or env the pool gave its thread or child.
-    const callers = files
-      .filter((file) => /\bloadTaskModule\(/.test(code(readFileSync(file, 'utf8'))) && !file.endsWith('task-module.ts'))
+    // node (isolation "none"), or the data or env the pool gave its thread or child, which hand it
+    // to a ModuleRunner once, at start.
+    const uses = (pattern: RegExp): string[] => files
+      .filter((file) => pattern.test(code(readFileSync(file, 'utf8'))) && !file.endsWith('task-module.ts'))
       .map((file) => relative(root, file))
       .sort();
-    assert.deepEqual(callers, ['src/worker/pool/entry.ts', 'src/worker/pool/inline-backend.ts']);
+    assert.deepEqual(uses(/\bloadTaskModule\(/), ['src/worker/pool/inline-backend.ts']);
+    assert.deepEqual(uses(/\bnew ModuleRunner\(/), ['src/worker/pool/entry.ts', 'src/worker/pool/thread-entry.ts']);
     const inline = readFileSync(join(root, 'src/worker/pool/inline-backend.ts'), 'utf8');
     assert.match(inline, /loadTaskModule\(this\.#options\.tasksModule\)/);
     const entry = readFileSync(join(root, 'src/worker/pool/entry.ts'), 'utf8');
-    assert.match(entry, /const moduleUrl = data \? data\.tasksModule : process\.env\[TASKS_MODULE_ENV\];/);
-    assert.equal(code(entry).match(/\bmoduleUrl\s*=[^=]/g)?.length, 1, 'moduleUrl is assigned exactly once');
+    assert.match(entry, /new ModuleRunner\(process\.env\[TASKS_MODULE_ENV\]\)/);
+    const threadEntry = readFileSync(join(root, 'src/worker/pool/thread-entry.ts'), 'utf8');
+    assert.match(threadEntry, /new ModuleRunner\(data\.tasksModule\)/);
+    assert.match(threadEntry, /const data = workerData as ThreadWorkerData;/);
+    const taskModule = code(readFileSync(join(root, 'src/worker/pool/task-module.ts'), 'utf8'));
+    assert.equal(taskModule.match(/\bloadTaskModule\(/g)?.length, 2, 'defined once, called once: by ModuleRunner with its constructor argument');
     const options = readFileSync(join(root, 'src/worker/pool/options.ts'), 'utf8');
     assert.match(options, /protocol !== 'file:'/, 'task modules are local files only');
   });

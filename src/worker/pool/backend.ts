@@ -1,7 +1,7 @@
 import type { AbortCode, DescribeOutcome, EntryOutcome, TaskPayload } from './wire.js';
 
 /**
- * What the pool needs from an execution runtime (threads via piscina, processes via tinypool).
+ * What the pool needs from an execution runtime (worker threads, processes via tinypool).
  * Slots are indices 0…capacity-1; the pool runs at most one task per slot.
  */
 export interface ExecutionBackend {

@@ -88,6 +88,47 @@ export function findHandler(handlers: Handlers, name: string): TaskHandler | Ent
   return [OUTCOME_FAILED, { name: 'UnknownTaskError', message: `No task named ${JSON.stringify(name)} in this worker's task module` }];
 }
 
+/**
+ * A task module as a thread or child process runs it: loaded once, at start, and each payload
+ * executed to its outcome, the run listed in `running` while its handler is in progress.
+ */
+export class ModuleRunner {
+  readonly running = new Map<number, TaskRun>();
+  readonly #loading: Promise<{ handlers: Handlers } | { error: SerializedError }>;
+  #handlers: Handlers | undefined;
+  #loadError: SerializedError | undefined;
+
+  constructor(moduleUrl: string | undefined) {
+    this.#loading = loadTaskModule(moduleUrl).then((loaded) => {
+      if ('error' in loaded) this.#loadError = loaded.error;
+      else this.#handlers = loaded.handlers;
+      return loaded;
+    });
+  }
+
+  async describe(): Promise<DescribeOutcome> {
+    return describeHandlers(await this.#loading);
+  }
+
+  /** Never rejects. `beforeStart` sees the run once its handler is found, just before it starts. */
+  async execute(payload: TaskPayload, beforeStart: (run: TaskRun) => void): Promise<EntryOutcome> {
+    if (this.#handlers === undefined) {
+      await this.#loading;
+      if (this.#handlers === undefined) return [OUTCOME_FAILED, this.#loadError!];
+    }
+    const handler = findHandler(this.#handlers, payload.name);
+    if (typeof handler !== 'function') return handler;
+    const run = new TaskRun(payload);
+    this.running.set(payload.token, run);
+    beforeStart(run);
+    try {
+      return await execute(this.#handlers, handler, payload, run);
+    } finally {
+      this.running.delete(payload.token);
+    }
+  }
+}
+
 /** Runs one handler to its outcome; never rejects. */
 export async function execute(handlers: Handlers, handler: TaskHandler, payload: TaskPayload, run: TaskRun): Promise<EntryOutcome> {
   try {

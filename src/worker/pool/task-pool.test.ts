@@ -78,10 +78,10 @@ describe('thread pool: capacity 4 on 1 thread', () => {
     assert.ok(elapsed < 300, `four 100 ms sleeps took ${elapsed.toFixed(0)} ms`);
   });
 
-  it('keeps the thread event loop running between tasks (atomics: async)', async () => {
+  it('keeps the thread event loop running between tasks', async () => {
     const first = await pool.run(request('ticks'));
     assertStatus(first, 'completed');
-    // Idle for a while: a thread blocked in Atomics.wait would not tick at all.
+    // Idle for a while: a thread blocked between tasks (Atomics.wait) would not tick at all.
     await new Promise((resolve) => setTimeout(resolve, 150));
     const second = await pool.run(request('ticks'));
     assertStatus(second, 'completed');

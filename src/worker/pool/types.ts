@@ -44,7 +44,7 @@ export interface TaskPool {
 }
 
 /**
- * Where handlers run: `thread` (default) a piscina thread pool; `process` one child process per slot;
+ * Where handlers run: `thread` (default) a pool of worker threads; `process` one child process per slot;
  * `none` the worker node's own event loop — no hop per task, for handlers that only await I/O, at
  * the cost of isolation (see inline-backend.ts).
  */
@@ -59,7 +59,7 @@ export interface TaskPoolOptions {
   /** Tasks run at once. @example 8 */
   capacity: number;
   /**
-   * `thread`: piscina worker threads, several tasks per thread when capacity > threads.
+   * `thread`: worker threads, several tasks per thread when capacity > threads.
    * `process`: tinypool child processes, one task per process (so the pool has `capacity` processes).
    * @default 'thread'
    */

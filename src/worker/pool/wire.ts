@@ -43,15 +43,46 @@ export function abortReason(code: AbortCode): AbortReason {
   return REASONS[code - 1]!;
 }
 
-/** Data every thread receives once (piscina `workerData`). */
+/** Data every thread receives once (its `workerData`). */
 export interface ThreadWorkerData {
   tasksModule: string;
   /** Int32Array over a SharedArrayBuffer: `started[slot]` = threadId running that slot's task, 0 before it starts. */
   started: SharedArrayBuffer;
   /** Int32Array over a SharedArrayBuffer: `aborts[slot]` = AbortCode requested for that slot's task, 0 for none. */
   aborts: SharedArrayBuffer;
-  /** BroadcastChannel name carrying `[token, AbortCode]` to the threads. */
-  channel: string;
+}
+
+/**
+ * Pool → thread. Runs travel in batches — every run handed to one thread in one event-loop turn —
+ * flattened to `RUN_FIELDS` values per run (see `packRun`): the structured clone of a flat array
+ * of values costs less than that of one object per run, whose keys it writes each time.
+ */
+export type MainToThread =
+  | { type: 'run'; runs: unknown[] }
+  | { type: 'abort'; token: number; code: AbortCode }
+  | { type: 'describe' };
+
+/** Thread → pool. `outcomes` is flat, `[token, code, value, token, code, value, …]`: one array per batch. */
+export type ThreadToMain =
+  | { type: 'outcomes'; outcomes: unknown[] }
+  | { type: 'described'; outcome: DescribeOutcome };
+
+export const RUN_FIELDS = 7;
+
+export function packRun(runs: unknown[], p: TaskPayload): void {
+  runs.push(p.token, p.id, p.name, p.args, p.attempt, p.deadline, p.slot);
+}
+
+export function unpackRun(runs: unknown[], at: number): TaskPayload {
+  return {
+    token: runs[at] as number,
+    id: runs[at + 1] as string,
+    name: runs[at + 2] as string,
+    args: runs[at + 3],
+    attempt: runs[at + 4] as number,
+    deadline: runs[at + 5] as number | undefined,
+    slot: runs[at + 6] as number,
+  };
 }
 
 /** Process isolation: the tasks module reaches the child through its environment. */

@@ -11,6 +11,7 @@ import { GatewayMetrics, type GatewayGauges } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { AUTO_PENDING_ALLOWANCE, resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { acceptRequestId, MAX_TASK_NAME_LENGTH, pathSegment } from './request-headers.js';
+import { PerTurn } from './per-turn.js';
 import { AnswerBatch, sendError, sendJson, sendText } from './responses.js';
 import { StatusFeed } from './status-feed.js';
 import { TaskRoute } from './task-route.js';
@@ -73,6 +74,7 @@ class HttpGateway implements Gateway {
       client: options.client,
       metrics,
       answers: new AnswerBatch(metrics),
+      submissions: new PerTurn((call) => call.submit()),
       gate: new BusyGate(),
       logger: childLogger(options.logger, { role: 'gateway' }),
       pending: 0,
@@ -292,6 +294,7 @@ class HttpGateway implements Gateway {
     const deadline = now() + this.#options.closeGraceMs;
     while (ctx.pending > 0 && now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const call of ctx.calls.toArray()) call.cancel(SHUTDOWN);
+    ctx.submissions.flush();
     this.#jobs.abortAll(SHUTDOWN);
     // Let the aborted calls settle and write their 503 before the sockets go.
     await new Promise((r) => setImmediate(r));

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorResponse } from './http-errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import { PerTurn } from './per-turn.js';
 
 /**
  * Writing answers. Headers go as one flat array to `writeHead` (no setHeader bookkeeping) with an
@@ -35,33 +36,24 @@ function errorHeaders(error: ErrorResponse, close: boolean, extra: string[] | un
 
 /**
  * Answers that settle inside a task's promise chain, written together once the event-loop turn's
- * I/O callbacks have run (one setImmediate per turn) rather than each the moment its chain
- * settles. Written one by one, answers interleave with reading the next requests of the same
- * turn, and every write to a loopback or LAN peer that has gone idle pays the kernel's wake-up of
- * that peer; written together, reads come first and the peer is woken once per burst. In
- * `npm run bench:gateway` this took a no-op task with `--isolation none` from about 43 to 27 µs
- * of CPU per request. An answer waits at most for the rest of the current turn.
+ * I/O callbacks have run rather than each the moment its chain settles. Written one by one,
+ * answers interleave with reading the next requests of the same turn, and every write to a
+ * loopback or LAN peer that has gone idle pays the kernel's wake-up of that peer; written
+ * together, reads come first and the peer is woken once per burst. In `npm run bench:gateway`
+ * this took a no-op task with `--isolation none` from about 43 to 27 µs of CPU per request.
  *
- * Invariant: every answer queued is written (or dropped because its socket is gone) by the next
- * `flush()`, which the batch schedules itself; `close()` of the gateway flushes before it closes
- * connections.
+ * Every answer queued is written (or dropped because its socket is gone) by the next flush,
+ * which the batch schedules itself; `close()` of the gateway flushes before it closes connections.
  */
 export class AnswerBatch {
-  readonly #metrics: GatewayMetrics;
-  #queue: QueuedAnswer[] = [];
-  #scheduled = false;
-  readonly #flush = (): void => this.flush();
+  readonly #turn: PerTurn<QueuedAnswer>;
 
   constructor(metrics: GatewayMetrics) {
-    this.#metrics = metrics;
+    this.#turn = new PerTurn((a) => sendJson(a.res, metrics, a.status, a.body, a.requestId, a.extra));
   }
 
   json(res: ServerResponse, status: number, body: string, requestId: string, extra?: string[]): void {
-    this.#queue.push({ res, status, body, requestId, extra });
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.#turn.add({ res, status, body, requestId, extra });
   }
 
   error(res: ServerResponse, error: ErrorResponse, requestId: string): void {
@@ -69,10 +61,7 @@ export class AnswerBatch {
   }
 
   flush(): void {
-    this.#scheduled = false;
-    const queue = this.#queue;
-    this.#queue = [];
-    for (const a of queue) sendJson(a.res, this.#metrics, a.status, a.body, a.requestId, a.extra);
+    this.#turn.flush();
   }
 }
 
@@ -83,7 +72,6 @@ interface QueuedAnswer {
   requestId: string;
   extra: string[] | undefined;
 }
-
 export function sendText(res: ServerResponse, metrics: GatewayMetrics, status: number, contentType: string, body: string | Buffer, requestId: string): void {
   if (res.headersSent || res.destroyed) return;
   metrics.countStatus(status);

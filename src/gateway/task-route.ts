@@ -64,6 +64,7 @@ export class TaskRoute {
  */
 class TaskExchange extends TaskCall {
   #chunks: Buffer[] | undefined = undefined;
+  #args: unknown = undefined;
   #length = 0;
   #limit = 0;
 
@@ -144,13 +145,21 @@ class TaskExchange extends TaskCall {
     ctx.calls.add(this);
     // The caller leaving cancels the task: queued, it is removed; running, it is aborted.
     this.res.on('close', this.#onResClose);
+    this.#args = args;
+    ctx.submissions.add(this);
+  }
+
+  /** Called once the turn's requests are read (GatewayContext.submissions). */
+  submit(): void {
+    // Cancelled before it reached the client: the caller left, or the gateway is closing.
+    if (this.reason !== undefined) return this.#onError(this.reason);
     const options: RunOptions = {
-      priority: headers.priority,
-      timeoutMs: headers.timeoutMs ?? ctx.options.defaultTimeoutMs,
+      priority: this.headers.priority,
+      timeoutMs: this.headers.timeoutMs ?? this.ctx.options.defaultTimeoutMs,
       // The HTTP caller holds the backlog: a refusal is answered 503 at once, not retried here.
       retry: false,
     };
-    ctx.client.submit(this.name, args, options).then(this.#onHandle, this.#onError);
+    this.ctx.client.submit(this.name, this.#args, options).then(this.#onHandle, this.#onError);
   }
 
   readonly #onResClose = (): void => {

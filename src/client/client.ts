@@ -18,6 +18,7 @@ import { IndexedHeap as TimerHeap } from '../core/indexed-heap.js';
 import { WaitList } from './wait-list.js';
 import { StatusRequests, type StatusOptions } from './status-requests.js';
 import type { StatusSnapshot } from '../protocol/status.js';
+import { IdTable } from '../core/id-table.js';
 
 /**
  * The client: holds every submitted task until its final answer, retries `busy`, enforces local
@@ -31,7 +32,7 @@ export class ReconnectingClient<T extends TaskMap = TaskMap> extends EventEmitte
   readonly #options: ResolvedClientOptions;
   readonly #link: ManagerLink;
   /** ACTIVE and SLEEPING tasks by id. */
-  readonly #tasks = new Map<string, PendingTask>();
+  readonly #tasks = new IdTable<PendingTask>();
   readonly #waitList = new WaitList<PendingTask>();
   readonly #heap = new TimerHeap<PendingTask>();
   readonly #status = new StatusRequests();

@@ -7,6 +7,7 @@ import type { Priority } from '../core/priority.js';
 import type { ManagerToClient, ManagerToWorker, Submit } from '../protocol/messages.js';
 import { Dispatcher } from './dispatcher.js';
 import { WorkerLink, type ClientLink } from './links.js';
+import { IdTable } from '../core/id-table.js';
 
 let clock = 0;
 let nextConnection = 1;
@@ -17,7 +18,7 @@ function makeDispatcher(options: { maxQueue?: number; maxLatencyMs?: number; max
 
 function client(): ClientLink & { inbox: ManagerToClient[] } {
   const inbox: ManagerToClient[] = [];
-  return { kind: 'client', connectionId: nextConnection++, remoteAddress: 'test', tasks: new Set(), inbox, send: (m) => void inbox.push(m) };
+  return { kind: 'client', connectionId: nextConnection++, remoteAddress: 'test', tasks: new IdTable(), inbox, send: (m) => void inbox.push(m) };
 }
 
 function worker(capacity: number, tasks = ['t'], prefetch = 0): WorkerLink & { inbox: ManagerToWorker[] } {

@@ -6,6 +6,7 @@ import type { Answer, Cancel, Outcome, Submit } from '../protocol/messages.js';
 import type { ClientLink, TaskRecord, WorkerLink } from './links.js';
 import { Measures } from './measures.js';
 import { ManagerStats } from './stats.js';
+import { IdTable } from '../core/id-table.js';
 
 export interface DispatcherOptions {
   maxQueue: number;
@@ -36,7 +37,7 @@ export class Dispatcher {
   readonly queue: AdmissionQueue<TaskRecord>;
   readonly stats = new ManagerStats();
   readonly measures = new Measures();
-  readonly #tasks = new Map<string, TaskRecord>();
+  readonly #tasks = new IdTable<TaskRecord>();
   readonly #workers = new Set<WorkerLink>();
   readonly #options: DispatcherOptions;
   #nextToken = 1;
@@ -85,7 +86,7 @@ export class Dispatcher {
       // Same id again (a reconnecting client, or a second submitter): attach, never run twice.
       if (!existing.submitters.includes(client)) {
         existing.submitters.push(client);
-        client.tasks.add(existing);
+        client.tasks.set(existing.id, existing);
       }
       this.stats.attached++;
       return;
@@ -131,7 +132,7 @@ export class Dispatcher {
     }
     this.stats.admitted++;
     this.#tasks.set(record.id, record);
-    client.tasks.add(record);
+    client.tasks.set(record.id, record);
     if (result.displaced !== undefined) this.#displace(result.displaced);
     if (record.deadline !== undefined) this.#armExpiry(record.deadline);
     this.pump();
@@ -145,7 +146,7 @@ export class Dispatcher {
 
   /** A client left: nobody waits for its tasks any more, unless another submitter attached. */
   clientGone(client: ClientLink): void {
-    for (const record of client.tasks) {
+    for (const record of [...client.tasks.values()]) {
       const at = record.submitters.indexOf(client);
       if (at !== -1) record.submitters.splice(at, 1);
       if (record.submitters.length === 0) this.#cancelRecord(record, 'abandoned');
@@ -350,7 +351,7 @@ export class Dispatcher {
   #answer(record: TaskRecord, answer: Answer): void {
     this.#tasks.delete(record.id);
     for (const client of record.submitters) {
-      client.tasks.delete(record);
+      client.tasks.delete(record.id);
       client.send(answer);
     }
   }

@@ -2,6 +2,7 @@ import { Ewma } from '../core/estimates/ewma.js';
 import type { Priority } from '../core/priority.js';
 import type { ManagerToClient, ManagerToWorker } from '../protocol/messages.js';
 import type { TaskMeasures } from './measures.js';
+import { IdTable } from '../core/id-table.js';
 
 /** Where a task is in its life at the manager; answered tasks leave the table. */
 export type TaskState = 'queued' | 'running';
@@ -43,13 +44,13 @@ export interface ClientLink {
   readonly remoteAddress: string;
   send(message: ManagerToClient): void;
   /** Tasks this client is waiting on, so they can be withdrawn when it leaves. */
-  readonly tasks: Set<TaskRecord>;
+  readonly tasks: IdTable<TaskRecord>;
 }
 
 export class WorkerLink {
   readonly kind = 'worker';
   /** Attempts this node runs now, keyed by token; held ones included. */
-  readonly running = new Map<number, TaskRecord>();
+  readonly running = new IdTable<TaskRecord>();
   /**
    * The attempts it holds for its next free slots, oldest first — the node's own order, since it
    * starts held tasks first in first out and the link keeps messages in order.

@@ -15,6 +15,7 @@ import { StatusWatch } from './watch.js';
 import { createManagerRegistry } from './metrics.js';
 import type { Registry } from 'prom-client';
 import type { LiveFigures } from './status.js';
+import { IdTable } from '../core/id-table.js';
 
 export interface WorkerSnapshot {
   nodeId: string;
@@ -210,7 +211,7 @@ export class Manager implements LocalManager {
       kind: 'client',
       connectionId: connection.id,
       remoteAddress: connection.remoteAddress,
-      tasks: new Set(),
+      tasks: new IdTable(),
       send: (message: ManagerToClient) => {
         if (!connection.isClosed) connection.send(message);
       },

@@ -1,4 +1,5 @@
 import type { Dispatch } from '../protocol/messages.js';
+import { IdTable } from '../core/id-table.js';
 
 /** A dispatch the node took while its slots were busy, to start the moment one frees. */
 export interface HeldTask {
@@ -16,7 +17,7 @@ export interface HeldTask {
  */
 export class HeldTasks {
   /** Insertion-ordered: the first entry is the oldest. */
-  readonly #byToken = new Map<number, HeldTask>();
+  readonly #byToken = new IdTable<HeldTask>();
 
   constructor(readonly limit: number) {}
 

@@ -12,6 +12,7 @@ import type { ResolvedWorkerOptions } from './options.js';
 import { withSignal } from './with-signal.js';
 import type { HistoryRecorder } from '../core/history/events.js';
 import { historyTime } from '../protocol/history-file.js';
+import { IdTable } from '../core/id-table.js';
 
 /** A TCP connection to the manager, or an in-process link when the manager lives here. */
 type ManagerLink = PeerLink;
@@ -74,7 +75,7 @@ export class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements 
   readonly #taskNames: string[];
   readonly #knownTasks: ReadonlySet<string>;
   /** token → epoch of the link it was dispatched on; running and held tasks alike. */
-  readonly #tasks = new Map<number, number>();
+  readonly #tasks = new IdTable<number>();
   readonly #held: HeldTasks;
   #leftovers = 0;
   #link: ManagerLink | undefined;
@@ -303,7 +304,7 @@ export class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements 
     if (this.#state === RUNNING || this.#state === DRAINING) {
       // Their outcomes can no longer be delivered; the manager re-queues them.
       const reason = this.#state === RUNNING ? 'cancelled' : 'shutdown';
-      for (const token of this.#tasks.keys()) this.#pool.abort(token, reason);
+      for (const token of this.#tasks.keys()) this.#pool.abort(Number(token), reason);
       this.#options.logger.warn({ err: error, running: this.#tasks.size }, 'lost the link to the manager');
     }
     this.emit('disconnected', error);
@@ -348,7 +349,7 @@ export class PooledWorkerNode extends EventEmitter<WorkerNodeEvents> implements 
       timer.abort();
       if (this.#tasks.size > 0) {
         this.#options.logger.warn({ running: this.#tasks.size }, 'drain timeout: handing back running tasks');
-        for (const token of this.#tasks.keys()) this.#pool.abort(token, 'shutdown');
+        for (const token of this.#tasks.keys()) this.#pool.abort(Number(token), 'shutdown');
         // Bounded: the pool terminates handlers that ignore the abort after abortGraceMs.
         await this.#whenIdle();
       }

@@ -3,6 +3,7 @@ import { InvalidArgumentError, describeValue } from '../errors.js';
 import { IndexedHeap, type HeapItem } from '../indexed-heap.js';
 import { PRIORITY_LEVELS, isPriority, type Priority } from '../priority.js';
 import { FifoList, type ListNode } from './fifo-list.js';
+import { IdTable } from '../id-table.js';
 
 /** Retry hint while no service time has been measured yet. */
 export const DEFAULT_UNMEASURED_RETRY_MS = 100;
@@ -105,7 +106,7 @@ export class AdmissionQueue<T> {
   readonly #maxLatencyMs: number | undefined;
   readonly #serviceTimes: ServiceTimes;
   readonly #levels: Level<T>[] = Array.from({ length: PRIORITY_LEVELS }, () => new Level<T>());
-  readonly #byId = new Map<string, Node<T>>();
+  readonly #byId = new IdTable<Node<T>>();
   readonly #deadlines = new IndexedHeap<Node<T>>();
   /** Insertion-ordered, so the first one is the earliest collected. */
   readonly #expired = new Set<Node<T>>();

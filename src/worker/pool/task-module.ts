@@ -16,6 +16,7 @@ import {
   OUTCOME_ABORTED, OUTCOME_COMPLETED, OUTCOME_FAILED, abortReason,
   type AbortCode, type DescribeOutcome, type EntryOutcome, type SerializedError, type TaskPayload,
 } from './wire.js';
+import { IdTable } from '../../core/id-table.js';
 
 export type Handlers = Record<string, TaskHandler>;
 
@@ -93,7 +94,7 @@ export function findHandler(handlers: Handlers, name: string): TaskHandler | Ent
  * executed to its outcome, the run listed in `running` while its handler is in progress.
  */
 export class ModuleRunner {
-  readonly running = new Map<number, TaskRun>();
+  readonly running = new IdTable<TaskRun>();
   readonly #loading: Promise<{ handlers: Handlers } | { error: SerializedError }>;
   #handlers: Handlers | undefined;
   #loadError: SerializedError | undefined;

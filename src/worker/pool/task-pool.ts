@@ -11,6 +11,7 @@ import { InlineBackend } from './inline-backend.js';
 import type { ExecutionRequest, ExecutionResult, TaskPool, TaskPoolOptions } from './types.js';
 import { OUTCOME_ABORTED, OUTCOME_COMPLETED, abortCode, abortReason, type EntryOutcome, type TaskPayload } from './wire.js';
 import { withSignal } from '../with-signal.js';
+import { IdTable } from '../../core/id-table.js';
 
 /**
  * Slot lifecycle (one slot = one task that may run at once):
@@ -69,7 +70,7 @@ class SlotTaskPool implements TaskPool {
   readonly #options: ResolvedTaskPoolOptions;
   readonly #backend: ExecutionBackend;
   readonly #free: Slot[] = [];
-  readonly #byToken = new Map<number, Slot>();
+  readonly #byToken = new IdTable<Slot>();
   readonly #heap = new IndexedHeap<Slot>();
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;

@@ -7,6 +7,7 @@ import {
   OUTCOME_FAILED, RUN_FIELDS, packRun,
   type AbortCode, type DescribeOutcome, type EntryOutcome, type MainToThread, type TaskPayload, type ThreadToMain, type ThreadWorkerData,
 } from './wire.js';
+import { IdTable } from '../../core/id-table.js';
 
 const ENTRY = fileURLToPath(new URL('./thread-entry.js', import.meta.url));
 /** How many terminated threads we remember, to explain the crash of tasks that shared them. */
@@ -20,7 +21,7 @@ interface Waiter<T = EntryOutcome> {
 /** One thread of the pool as this side sees it. */
 class PoolThread {
   /** Runs handed to it and not yet answered, by token (those still in `outbox` included). */
-  readonly waiters = new Map<number, Waiter>();
+  readonly waiters = new IdTable<Waiter>();
   /** Runs handed to it this turn (packed, see packRun), posted together by the next flush. */
   outbox: unknown[] = [];
   readonly describing: Waiter<DescribeOutcome>[] = [];

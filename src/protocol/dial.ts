@@ -55,7 +55,7 @@ export async function dial(options: DialOptions): Promise<ManagerConnection> {
   const address = formatAddress(host, port);
   const socket = await open(options, abort);
   try {
-    const hello = (await readHandshakeFrame(socket, validateHello, abort)).message;
+    const hello = (await readHandshakeFrame(socket, validateHello, { signal: abort })).message;
     const version = Math.max(...hello.versions.filter((v) => SUPPORTED_VERSIONS.includes(v)));
     if (!Number.isFinite(version)) {
       throw new ProtocolError('version_mismatch', `The manager at ${address} speaks protocol versions ${hello.versions.join(', ')}; this sluice speaks ${SUPPORTED_VERSIONS.join(', ')}`);
@@ -71,7 +71,7 @@ export async function dial(options: DialOptions): Promise<ManagerConnection> {
     writeHandshakeFrame(socket, auth);
     let welcome;
     try {
-      welcome = await readHandshakeFrame(socket, validateWelcome, abort);
+      welcome = await readHandshakeFrame(socket, validateWelcome, { signal: abort });
     } catch (error) {
       // The manager closes without a word when our proof fails: nothing but its hello is ever
       // sent to a peer that has not proven the key.

@@ -16,13 +16,19 @@ export interface HandshakeFrame<T> {
   leftover: Buffer | undefined;
 }
 
+/** When reading a handshake frame gives up: a caller's signal, or a plain deadline. */
+export type HandshakeDeadline = { signal: AbortSignal } | { timeoutMs: number };
+
 /**
  * Reads exactly one frame from `socket` and validates it. Stops reading (pauses the socket) as
  * soon as it has the frame, so an unauthenticated peer is never read further. Rejects with a
- * ProtocolError on a bad frame, `closed_during_handshake` if the socket closes first, or with
- * `signal.reason` on abort; the caller destroys the socket then.
+ * ProtocolError on a bad frame, `closed_during_handshake` if the socket closes first,
+ * `handshake_timeout` past `timeoutMs`, or with `signal.reason` on abort; the caller destroys the
+ * socket then. The server passes `timeoutMs`: one timer per connection is much cheaper than an
+ * `AbortSignal.timeout`, and every attacker's connection pays it.
  */
-export function readHandshakeFrame<T>(socket: Socket, validate: Validator<T>, signal: AbortSignal): Promise<HandshakeFrame<T>> {
+export function readHandshakeFrame<T>(socket: Socket, validate: Validator<T>, deadline: HandshakeDeadline): Promise<HandshakeFrame<T>> {
+  const signal = 'signal' in deadline ? deadline.signal : undefined;
   return new Promise((resolve, reject) => {
     const decoder = new FrameDecoder(PRE_AUTH_MAX_FRAME_BYTES);
     let done = false;
@@ -33,7 +39,8 @@ export function readHandshakeFrame<T>(socket: Socket, validate: Validator<T>, si
       socket.removeListener('data', onData);
       socket.removeListener('close', onClose);
       socket.removeListener('error', onError);
-      signal.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
       if (frame !== undefined) resolve(frame);
       else reject(error);
     };
@@ -56,9 +63,15 @@ export function readHandshakeFrame<T>(socket: Socket, validate: Validator<T>, si
     };
     const onClose = (): void =>
       finish(new ProtocolError('closed_during_handshake', 'The peer closed the connection during the handshake', socketError === undefined ? undefined : { cause: socketError }));
-    const onAbort = (): void => finish(signal.reason);
-    if (signal.aborted) return finish(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const onAbort = (): void => finish(signal!.reason);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (signal !== undefined) {
+      if (signal.aborted) return finish(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    } else {
+      timer = setTimeout(() => finish(new ProtocolError('handshake_timeout', 'handshake timed out')), (deadline as { timeoutMs: number }).timeoutMs);
+      timer.unref();
+    }
     socket.on('data', onData);
     socket.on('error', onError);
     socket.once('close', onClose);

@@ -191,14 +191,7 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
     const versions = [...SUPPORTED_VERSIONS];
     const hello: Hello = { type: 'hello', versions, nonce: serverNonce, auth: key !== undefined };
     writeHandshakeFrame(socket, hello);
-    const signal = AbortSignal.timeout(o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
-    let frame;
-    try {
-      frame = await readHandshakeFrame(socket, validateAuth, signal);
-    } catch (error) {
-      if (signal.aborted) throw new ProtocolError('handshake_timeout', 'handshake timed out');
-      throw error;
-    }
+    const frame = await readHandshakeFrame(socket, validateAuth, { timeoutMs: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS });
     const auth = frame.message;
     if (!versions.includes(auth.version)) throw new ProtocolError('version_mismatch', `peer chose version ${auth.version}, offered ${versions.join(',')}`);
     const transcript: Transcript = { version: auth.version, versions, role: auth.role, serverNonce, peerNonce: auth.nonce };

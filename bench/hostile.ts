@@ -5,9 +5,10 @@
 // process, the attack from a child process. The legitimate p99 is measured before, during and
 // after the attack in the same run, so the ratio compares like with like on a noisy machine.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import hdr from 'hdr-histogram-js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +28,13 @@ export interface HostileOptions {
   /** Legitimate load alone, before and again after the attack. */
   baselineSeconds: number;
   seed: number;
-  /** Concurrent legitimate tasks. */
+  /** Concurrent legitimate tasks, each submitted when the last one answered (closed loop; used when `rate` is 0). */
   lanes: number;
+  /**
+   * Legitimate tasks a second, sent on schedule whatever the answers (open loop), each timed from
+   * its intended send. 0: closed loop with `lanes` instead, which saturates the machine.
+   */
+  rate?: number;
   connections: number;
   /** Pause between one fuzz connection's frames, and before it reconnects. */
   intervalMs: number;
@@ -39,6 +45,14 @@ export interface HostileOptions {
    * figures show what the attack costs the manager, not the attacker's own CPU on a shared box.
    */
   pin?: boolean;
+  /**
+   * `low` (the default): the attack generator runs at the lowest CPU priority (nice 19). It stands
+   * in for attackers on other machines: on a machine of two cores, an attacker at equal priority
+   * takes CPU from the manager, the worker and the legitimate client alike, and the figures would
+   * show what the attacker's own work costs rather than what the attack costs the manager. The
+   * attack volume it reached is reported either way. `normal`: equal priority.
+   */
+  attackerPriority?: 'low' | 'normal';
 }
 
 export interface PhaseFigures { tasks: number; tasksPerSecond: number; p50Ms: number; p99Ms: number }
@@ -51,7 +65,12 @@ export interface HostileResult {
   p99Ratio: number;
   legitimateErrors: number;
   attackStats: AttackStats;
-  rssMiB: { start: number; max: number; end: number };
+  /**
+   * Manager RSS: after the warm-up, the highest of the legitimate load alone before the attack,
+   * the highest while attacked, and at the end. The attack's own memory is `attackMax` against
+   * `beforeMax`: the legitimate load alone already sizes the heap.
+   */
+  rssMiB: { start: number; beforeMax: number; attackMax: number; end: number };
   managerAlive: boolean;
   /** A client connected after the attack and ran a task. */
   servesAfter: boolean;
@@ -75,10 +94,12 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
-function figures(latencies: number[], seconds: number): PhaseFigures {
-  const sorted = Float64Array.from(latencies).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-  return { tasks: sorted.length, tasksPerSecond: sorted.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
+/** Latencies in µs, at 3 significant digits: recording allocates nothing, so the measuring process's own GC stays out of the figures. */
+const histogram = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+
+function figures(latencies: hdr.Histogram, seconds: number): PhaseFigures {
+  const at = (p: number): number => (latencies.totalCount === 0 ? Number.NaN : latencies.getValueAtPercentile(p) / 1_000);
+  return { tasks: latencies.totalCount, tasksPerSecond: latencies.totalCount / seconds, p50Ms: at(50), p99Ms: at(99) };
 }
 
 export async function runHostile(options: HostileOptions): Promise<HostileResult> {
@@ -95,14 +116,18 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
   try {
     client = await connectWhenUp(port, keyFile);
     await Promise.all(Array.from({ length: 2_000 }, () => client!.run('noop', undefined))); // warm-up
-    const rss = { start: rssMiB(manager.pid!), max: 0, end: 0 };
-    const sampler = setInterval(() => (rss.max = Math.max(rss.max, rssMiB(manager.pid!))), 500);
+    const rss = { start: rssMiB(manager.pid!), beforeMax: 0, attackMax: 0, end: 0 };
+    const sampler = setInterval(() => {
+      const now = rssMiB(manager.pid!);
+      if (phase === 'before') rss.beforeMax = Math.max(rss.beforeMax, now);
+      else if (phase === 'attack') rss.attackMax = Math.max(rss.attackMax, now);
+    }, 250);
 
     type Phase = 'before' | 'attack' | 'after';
     let phase: Phase = 'before';
     let stop = false;
     let legitimateErrors = 0;
-    const latencies: Record<Phase, number[]> = { before: [], attack: [], after: [] };
+    const latencies: Record<Phase, hdr.Histogram> = { before: histogram(), attack: histogram(), after: histogram() };
     const c = client;
     const lane = async (): Promise<void> => {
       for (let i = 0; !stop && i < 10_000_000; i++) {
@@ -110,13 +135,38 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
         const during = phase;
         try {
           await c.run('noop', undefined);
-          if (phase === during) latencies[during].push(performance.now() - started);
+          if (phase === during) latencies[during].recordValue(Math.round((performance.now() - started) * 1_000));
         } catch {
           legitimateErrors++;
         }
       }
     };
-    const lanes = Array.from({ length: options.lanes }, lane);
+    // Open loop: every 1 ms, send what the schedule says is due; latency counts from the intended
+    // send, so a manager (or a machine) that falls behind shows as latency.
+    const steady = async (rate: number): Promise<void> => {
+      const started = performance.now();
+      let sent = 0;
+      const limit = rate * (options.seconds + 2 * options.baselineSeconds + 60);
+      while (!stop && sent < limit) {
+        // Send k is due at started + k / rate: the first at once.
+        const due = Math.floor(((performance.now() - started) * rate) / 1_000) + 1;
+        for (; sent < due && !stop; sent++) {
+          const intended = started + (sent * 1_000) / rate;
+          const during = phase;
+          inFlight++;
+          c.run('noop', undefined).then(
+            () => { if (phase === during) latencies[during].recordValue(Math.round((performance.now() - intended) * 1_000)); },
+            () => { legitimateErrors++; },
+          ).finally(() => inFlight--);
+        }
+        await sleep(1);
+      }
+      // The last sends get their answers before the figures are read (bounded: 5 s).
+      for (let i = 0; i < 5_000 && inFlight > 0; i++) await sleep(1);
+    };
+    let inFlight = 0;
+    const rate = options.rate ?? 0;
+    const lanes = rate > 0 ? [steady(rate)] : Array.from({ length: options.lanes }, lane);
     await sleep(options.baselineSeconds * 1_000);
     phase = 'attack';
     const attackStarted = performance.now();
@@ -124,6 +174,7 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     attacker = options.pin === true
       ? spawn('taskset', ['-c', String(availableParallelism() - 1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
       : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });
+    if (options.attackerPriority !== 'normal' && attacker.pid !== undefined) setPriority(attacker.pid, 19);
     const attackStats = await new Promise<AttackStats>((resolve) => attacker!.once('message', (m) => resolve(m as AttackStats)));
     const attackSeconds = (performance.now() - attackStarted) / 1_000;
     phase = 'after';
@@ -132,12 +183,12 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     await Promise.all(lanes);
     clearInterval(sampler);
     rss.end = rssMiB(manager.pid!);
-    rss.max = Math.max(rss.max, rss.end);
     const managerAlive = manager.exitCode === null && manager.signalCode === null;
     const fresh = await connect<Tasks>({ manager: `127.0.0.1:${port}`, keyFile, connectTimeoutMs: 5_000 }).catch(() => undefined);
     const servesAfter = fresh !== undefined && (await fresh.run('noop', undefined).then(() => true, () => false));
     await fresh?.close();
-    const baseline = figures([...latencies.before, ...latencies.after], 2 * options.baselineSeconds);
+    latencies.before.add(latencies.after);
+    const baseline = figures(latencies.before, 2 * options.baselineSeconds);
     const attack = figures(latencies.attack, attackSeconds);
     return { options, baseline, attack, p99Ratio: attack.p99Ms / baseline.p99Ms, legitimateErrors, attackStats, rssMiB: rss, managerAlive, servesAfter };
   } finally {
@@ -186,11 +237,13 @@ if (process.argv[2] === 'attack') {
       baseline: { type: 'string' },
       seed: { type: 'string' },
       lanes: { type: 'string', default: '32' },
+      rate: { type: 'string', default: '0' },
       connections: { type: 'string', default: '100' },
       interval: { type: 'string', default: '100' },
       tricklers: { type: 'string', default: '1000' },
       stalled: { type: 'string', default: '20' },
       pin: { type: 'boolean', default: false },
+      'attacker-priority': { type: 'string', default: 'low' },
     },
   });
   if (values.pin && process.env['SLUICE_BENCH_PINNED'] !== '1') {
@@ -207,23 +260,28 @@ if (process.argv[2] === 'attack') {
     baselineSeconds: values.baseline === undefined ? Math.max(5, Math.round(seconds / 2)) : Number(values.baseline),
     seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed),
     lanes: Number(values.lanes),
+    rate: Number(values.rate),
     connections: Number(values.connections),
     intervalMs: Number(values.interval),
     tricklers: Number(values.tricklers),
     stalled: Number(values.stalled),
     pin: values.pin === true,
+    attackerPriority: values['attacker-priority'] === 'normal' ? 'normal' : 'low',
   };
+  if (values['attacker-priority'] !== 'low' && values['attacker-priority'] !== 'normal') {
+    throw new Error(`Expected --attacker-priority to be low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
+  }
   const r = await runHostile(options);
   const ms = (n: number): string => `${n.toFixed(2)} ms`;
   process.stdout.write(`
-| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers`}; attack ${seconds} s, legitimate load alone ${options.baselineSeconds} s before and after${options.pin === true ? '; attacker on its own CPU' : ''}) | alone | under attack |
+| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers`}; attack ${seconds} s, legitimate load alone ${options.baselineSeconds} s before and after${options.pin === true ? '; attacker on its own CPU' : ''}${options.attackerPriority === 'normal' ? '; attacker at normal priority' : '; attacker at nice 19'}) | alone | under attack |
 | --- | --- | --- |
-| legitimate no-op tasks/s (${options.lanes} in flight) | ${Math.round(r.baseline.tasksPerSecond)} | ${Math.round(r.attack.tasksPerSecond)} |
+| legitimate no-op tasks/s (${(options.rate ?? 0) > 0 ? `${options.rate}/s on schedule` : `${options.lanes} in flight`}) | ${Math.round(r.baseline.tasksPerSecond)} | ${Math.round(r.attack.tasksPerSecond)} |
 | legitimate p50 | ${ms(r.baseline.p50Ms)} | ${ms(r.attack.p50Ms)} |
 | legitimate p99 | ${ms(r.baseline.p99Ms)} | ${ms(r.attack.p99Ms)} (×${r.p99Ratio.toFixed(2)}) |
 | legitimate errors | ${r.legitimateErrors} | |
 | attack connections / frames / closed by the manager | | ${r.attackStats.connections} / ${r.attackStats.frames} / ${r.attackStats.closedByServer} |
-| manager RSS start → max → end | ${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.max.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB | |
+| manager RSS: after warm-up → highest alone → highest under attack → end | ${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.beforeMax.toFixed(1)} → ${r.rssMiB.attackMax.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB | |
 | manager alive, serves a new client after | ${r.managerAlive && r.servesAfter ? 'yes' : 'NO'} | |
 `);
   process.stdout.write(`${JSON.stringify(r)}\n`);

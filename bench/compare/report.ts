@@ -158,16 +158,21 @@ export function buildReport(data: RunData): Report {
   }
 
   // ── recovery ──
-  const recovery = data.scenarios.find((s) => s.id === 'recovery');
-  if (recovery !== undefined) {
-    out.push('## 4. Recovery', '', `${recovery.title}. Recovered when every later second's p99 is ≤ ${RECOVERED_P99_MS} ms; "–" means not within the 10 s.`, '');
-    out.push(table(['system', 'seconds to recover', 'p99 accepted ms (whole run)', 'goodput/s'], systems.map((s) => [s,
-      fmtSpread(metric(data, 'recovery', s, (m) => recoverySeconds(m, recovery.overloadEndsAt!))),
-      fmtSpread(metric(data, 'recovery', s, (m) => m.result.accepted.p99)),
-      fmtSpread(metric(data, 'recovery', s, (m) => m.result.goodputPerSecond))])), '');
-    charts['recovery-latency.svg'] = seriesChart(data, 'recovery', systems, 'Recovery: p99 latency by send second (overload ends at 12 s)', 'ms', (m) => m.result.perSecond.map((x, i) => [i, x.p99]), true);
-    charts['recovery-depth.svg'] = seriesChart(data, 'recovery', systems, 'Recovery: queue depth', 'tasks waiting', (m) => m.samples.map((x, i) => [i, x.depth]), false);
-    out.push('![recovery latency](recovery-latency.svg)', '![recovery depth](recovery-depth.svg)', '');
+  const recoveries = data.scenarios.filter((s) => s.id.startsWith('recovery'));
+  if (recoveries.length > 0) {
+    out.push('## 4. Recovery', '', `Recovered when every later second's p99 is ≤ ${RECOVERED_P99_MS} ms; "–" means not within the 10 s after the overload.`, '');
+    for (const recovery of recoveries) {
+      const id = recovery.id;
+      out.push(`### ${recovery.title}`, '');
+      if (recovery.note !== undefined) out.push(recovery.note, '');
+      out.push(table(['system', 'seconds to recover', 'p99 accepted ms (whole run)', 'goodput/s'], systems.map((s) => [s,
+        fmtSpread(metric(data, id, s, (m) => recoverySeconds(m, recovery.overloadEndsAt!))),
+        fmtSpread(metric(data, id, s, (m) => m.result.accepted.p99)),
+        fmtSpread(metric(data, id, s, (m) => m.result.goodputPerSecond))])), '');
+      charts[`${id}-latency.svg`] = seriesChart(data, id, systems, `${recovery.title}: p99 latency by send second (overload ends at ${recovery.overloadEndsAt} s)`, 'ms', (m) => m.result.perSecond.map((x, i) => [i, x.p99]), true);
+      charts[`${id}-depth.svg`] = seriesChart(data, id, systems, `${recovery.title}: queue depth`, 'tasks waiting', (m) => m.samples.map((x, i) => [i, x.depth]), false);
+      out.push(`![recovery latency](${id}-latency.svg)`, `![recovery depth](${id}-depth.svg)`, '');
+    }
   }
 
   // ── gateway ──

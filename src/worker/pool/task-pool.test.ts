@@ -205,6 +205,24 @@ describe('thread pool: capacity 4 on 1 thread', () => {
     assert.deepEqual(await pool.run(request('echo', 1)), { status: 'completed', result: 1 });
   });
 
+  it('fails only the run whose arguments or result cannot cross to a thread, not its batch', async () => {
+    // Handed over in one turn, so they travel to the thread in one message and back in another.
+    const [badArgs, fine, badResult, alsoFine] = await Promise.all([
+      pool.run(request('echo', { fn: () => 1 })),
+      pool.run(request('echo', 'a')),
+      pool.run(request('returnNestedFunction')),
+      pool.run(request('echo', 'b')),
+    ]);
+    assertStatus(badArgs, 'failed');
+    assert.equal(badArgs.error.name, 'DataCloneError');
+    assert.match(badArgs.error.message, /arguments cannot be passed to a thread/);
+    assertStatus(badResult, 'failed');
+    assert.equal(badResult.error.name, 'DataCloneError');
+    assert.match(badResult.error.message, /result cannot be passed back/);
+    assert.deepEqual([fine, alsoFine], [{ status: 'completed', result: 'a' }, { status: 'completed', result: 'b' }]);
+    assert.equal(pool.running, 0);
+  });
+
   it('refuses a token that is already running', async () => {
     const flag = startFlag();
     const req = request('startedThen', { flag, then: 'honourAbort' });

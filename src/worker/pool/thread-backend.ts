@@ -168,6 +168,9 @@ export class ThreadBackend implements ExecutionBackend {
       thread.failure ??= error;
     });
     worker.on('exit', (code) => this.#onExit(thread, code));
+    // A batch that cannot be read here leaves its runs unanswered: each is then aborted at its
+    // deadline and, if its handler does not stop, its thread is replaced, as for any stuck run.
+    worker.on('messageerror', (error: unknown) => this.#logger.warn({ err: error }, 'a message from a pool thread could not be read'));
     this.#threads.push(thread);
   }
 

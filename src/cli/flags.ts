@@ -27,6 +27,14 @@ export function stringFlag(values: FlagValues, name: string, env?: string): stri
   return undefined;
 }
 
+/** Where `sluice run` and `sluice status` look without --manager: a local `sluice dev` or manager. */
+export const DEFAULT_MANAGER_ADDRESS = '127.0.0.1:7400';
+
+/** `--manager`, else SLUICE_MANAGER, else a local manager on its default port. */
+export function managerFlag(values: FlagValues): string {
+  return stringFlag(values, 'manager', 'SLUICE_MANAGER') ?? DEFAULT_MANAGER_ADDRESS;
+}
+
 export function requiredString(values: FlagValues, name: string, expected: string, env?: string): string {
   const value = stringFlag(values, name, env);
   if (value === undefined) {

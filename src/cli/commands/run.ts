@@ -1,7 +1,7 @@
 import { connect } from '../../client/index.js';
 import { BusyError, ExpiredError, TaskFailedError } from '../../client/errors.js';
 import { parsePriority } from '../../core/priority.js';
-import { UsageError, helpFlag, integerFlag, keyFlags, keyFromFlags, logFlags, parseFlags, requiredString, tlsFromFlags } from '../flags.js';
+import { DEFAULT_MANAGER_ADDRESS, UsageError, helpFlag, integerFlag, keyFlags, keyFromFlags, logFlags, managerFlag, parseFlags, tlsFromFlags } from '../flags.js';
 
 export const EXIT_FAILED = 1;
 export const EXIT_BUSY = 75; // EX_TEMPFAIL: try again later
@@ -14,7 +14,7 @@ Exit codes: 0 done, 1 the task failed, 75 still busy after retries, 124 deadline
 64 bad command line, 69 manager unreachable or refused the key.
 
 Options:
-  --manager HOST:PORT    manager address; env SLUICE_MANAGER
+  --manager HOST:PORT    manager address; env SLUICE_MANAGER (default ${DEFAULT_MANAGER_ADDRESS})
   --key-file FILE        shared key; env SLUICE_KEY_FILE
   --tls-ca FILE          CA (PEM) the manager's certificate must chain to (enables TLS)
   --priority P           high|normal|low or 0–9 (default normal)
@@ -55,7 +55,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const maxAttempts = integerFlag(values, 'max-attempts', 1, 100);
   const tls = await tlsFromFlags(values);
   const client = await connect({
-    manager: requiredString(values, 'manager', 'HOST:PORT of a manager', 'SLUICE_MANAGER'),
+    manager: managerFlag(values),
     key: await keyFromFlags(values),
     ...(tls === undefined ? {} : { tls }),
     name: 'sluice-run',

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { ProtocolError } from '../../protocol/errors.js';
 import { validateStatusSnapshot, type StatusSnapshot } from '../../protocol/status.js';
-import { UsageError, helpFlag, integerFlag, keyFlags, keyFromFlags, parseFlags, stringFlag, tlsFromFlags, type FlagValues } from '../flags.js';
+import { DEFAULT_MANAGER_ADDRESS, UsageError, helpFlag, integerFlag, keyFlags, keyFromFlags, managerFlag, parseFlags, stringFlag, tlsFromFlags, type FlagValues } from '../flags.js';
 import { untilShutdown } from '../shutdown.js';
 import { formatStatus } from '../status-view.js';
 
@@ -19,7 +19,7 @@ service percentiles, worker nodes and active alerts.
 Exit codes: 0 healthy, 1 alerting, 2 unreachable (or no answer in time), 64 bad command line.
 
 Options:
-  --manager HOST:PORT    manager address; env SLUICE_MANAGER (default 127.0.0.1:7400)
+  --manager HOST:PORT    manager address; env SLUICE_MANAGER (default ${DEFAULT_MANAGER_ADDRESS})
   --key-file FILE        shared key; env SLUICE_KEY_FILE
   --tls-ca FILE          CA (PEM) the manager's certificate must chain to (enables TLS)
   --gateway URL          read GET URL/v1/status from an HTTP gateway instead (API key: env SLUICE_API_KEY)
@@ -43,7 +43,7 @@ async function managerSource(values: FlagValues, timeoutMs: number): Promise<Sta
   let client: Client;
   try {
     client = await connect({
-      manager: stringFlag(values, 'manager', 'SLUICE_MANAGER') ?? '127.0.0.1:7400',
+      manager: managerFlag(values),
       key,
       ...(tls === undefined ? {} : { tls }),
       name: 'sluice-status',

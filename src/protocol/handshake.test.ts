@@ -156,15 +156,28 @@ describe('handshake', () => {
     assert.match(failures[0] ?? '', /timed out/);
   });
 
-  it('caps concurrent handshakes', async () => {
-    const { port, failures } = await startServer({ key, maxHandshakes: 2 });
-    const peers = [new RawPeer(port), new RawPeer(port)];
-    await Promise.all(peers.map((p) => p.frame(0)));
-    const third = new RawPeer(port);
-    await third.closed;
-    assert.equal(third.frames.length, 0, 'not even a hello');
-    assert.match(failures.at(-1) ?? '', /too many handshakes/);
-    for (const p of peers) p.socket.destroy();
+  it('caps concurrent handshakes: a newcomer closes the oldest, so slow peers cannot lock clients out', async () => {
+    const { server, port, failures } = await startServer({ key, maxHandshakes: 2 });
+    const slow = [new RawPeer(port), new RawPeer(port)];
+    await slow[0]!.frame(0);
+    await slow[1]!.frame(0);
+    const newcomer = new RawPeer(port);
+    await newcomer.authenticate(key); // served at once although both slots were taken
+    await slow[0]!.closed;
+    assert.equal(slow[1]!.socket.destroyed, false, 'only the oldest makes room');
+    assert.match(failures.at(-1) ?? '', /closed to make room: 2 handshakes in progress/);
+    assert.equal(server.failedHandshakes, 1);
+    // The authenticated newcomer no longer holds a slot: the next one takes it, the one after
+    // that closes the oldest.
+    const fourth = new RawPeer(port);
+    await fourth.frame(0);
+    assert.equal(slow[1]!.socket.destroyed, false);
+    const fifth = new RawPeer(port);
+    await fifth.frame(0);
+    await slow[1]!.closed;
+    assert.equal(fourth.socket.destroyed, false);
+    assert.equal(server.failedHandshakes, 2);
+    for (const p of [newcomer, fourth, fifth]) p.socket.destroy();
   });
 
   it('counts failed handshakes and refuses an address past its limit, unread, while others connect', async () => {

@@ -17,6 +17,7 @@ import { connect, type Client } from '../src/index.js';
 import { generateKey, parseKey } from '../src/protocol/auth.js';
 import { fuzz, stopReading, trickle, type AttackStats } from '../test/helpers/hostile.js';
 import { SLUICE_BIN } from '../test/helpers/processes.js';
+import { PROFILE_ARGS } from './compare/children.js';
 
 const NOOP_TASKS = fileURLToPath(new URL('../../bench/fixtures/noop-tasks.js', import.meta.url));
 type Tasks = { noop: () => Promise<null> };
@@ -39,7 +40,10 @@ export interface HostileOptions {
   /** Pause between one fuzz connection's frames, and before it reconnects. */
   intervalMs: number;
   tricklers: number;
+  /** Authenticated clients that submit `burst` tasks each, then stop reading (they connect before the tricklers). */
   stalled: number;
+  /** @default 1000 */
+  burst?: number;
   /**
    * Linux: run the attacker on its own CPU (the last) and everything else on the others, so the
    * figures show what the attack costs the manager, not the attacker's own CPU on a shared box.
@@ -74,6 +78,8 @@ export interface HostileResult {
   managerAlive: boolean;
   /** A client connected after the attack and ran a task. */
   servesAfter: boolean;
+  /** Once a second during the attack a new client connects and runs a task: how many tried, got in and were answered, and the slowest (ms). */
+  newcomers: { tried: number; served: number; slowestMs: number };
 }
 
 async function freePort(): Promise<number> {
@@ -84,9 +90,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Logs go nowhere: under attack the manager still formats them, as it would in production. */
+/**
+ * Logs go nowhere: under attack the manager still formats them, as it would in production.
+ * BENCH_CPU_PROF=DIR: the manager and the worker write CPU profiles there.
+ */
 function sluice(args: string[]): ChildProcess {
-  return spawn(process.execPath, [SLUICE_BIN, ...args, '--log-format', 'json', '--log-level', 'info'], { stdio: 'ignore' });
+  return spawn(process.execPath, [...PROFILE_ARGS, SLUICE_BIN, ...args, '--log-format', 'json', '--log-level', 'info'], { stdio: 'ignore' });
 }
 
 function rssMiB(pid: number): number {
@@ -175,7 +184,24 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
       ? spawn('taskset', ['-c', String(availableParallelism() - 1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
       : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });
     if (options.attackerPriority !== 'normal' && attacker.pid !== undefined) setPriority(attacker.pid, 19);
-    const attackStats = await new Promise<AttackStats>((resolve) => attacker!.once('message', (m) => resolve(m as AttackStats)));
+    const attackDone = new Promise<AttackStats>((resolve) => attacker!.once('message', (m) => resolve(m as AttackStats)));
+    const newcomers = { tried: 0, served: 0, slowestMs: 0 };
+    let attacking = true;
+    const probe = (async () => {
+      await sleep(1_000); // once the attack is under way
+      for (let i = 0; attacking && i < 10_000; i++) {
+        const started = performance.now();
+        newcomers.tried++;
+        const fresh = await connect<Tasks>({ manager: `127.0.0.1:${port}`, keyFile, connectTimeoutMs: 5_000 }).catch(() => undefined);
+        if (fresh !== undefined && (await fresh.run('noop', undefined, { timeoutMs: 5_000 }).then(() => true, () => false))) newcomers.served++;
+        newcomers.slowestMs = Math.max(newcomers.slowestMs, performance.now() - started);
+        await fresh?.close();
+        await sleep(Math.max(0, 1_000 - (performance.now() - started)));
+      }
+    })();
+    const attackStats = await attackDone;
+    attacking = false;
+    await probe;
     const attackSeconds = (performance.now() - attackStarted) / 1_000;
     phase = 'after';
     await sleep(options.baselineSeconds * 1_000);
@@ -190,11 +216,13 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     latencies.before.add(latencies.after);
     const baseline = figures(latencies.before, 2 * options.baselineSeconds);
     const attack = figures(latencies.attack, attackSeconds);
-    return { options, baseline, attack, p99Ratio: attack.p99Ms / baseline.p99Ms, legitimateErrors, attackStats, rssMiB: rss, managerAlive, servesAfter };
+    return { options, baseline, attack, p99Ratio: attack.p99Ms / baseline.p99Ms, legitimateErrors, attackStats, rssMiB: rss, managerAlive, servesAfter, newcomers };
   } finally {
     attacker?.kill('SIGKILL');
     await client?.close();
-    for (const p of [worker, manager]) p.kill('SIGKILL');
+    // SIGTERM first: a clean exit writes the CPU profiles (BENCH_CPU_PROF).
+    for (const p of [worker, manager]) p.kill(PROFILE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
+    if (PROFILE_ARGS.length > 0) await Promise.all([worker, manager].map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
   }
 }
 
@@ -219,10 +247,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function attack(config: HostileOptions & { port: number; keyText: string; untilMs: number }): Promise<AttackStats> {
   const key = parseKey(config.keyText);
   if (config.scenario === 'fuzz') return fuzz({ port: config.port, key, connections: config.connections, untilMs: config.untilMs, seed: config.seed, intervalMs: config.intervalMs });
-  const [t, s] = await Promise.all([
-    trickle({ port: config.port, count: config.tricklers, untilMs: config.untilMs }),
-    stopReading({ port: config.port, key, count: config.stalled, burst: 20_000, untilMs: config.untilMs }),
-  ]);
+  // Stalled readers are clients that were already in when the tricklers came.
+  let authenticated = 0;
+  let allIn!: () => void;
+  const readersIn = new Promise<void>((resolve) => (allIn = resolve));
+  const onAuthenticated = (): void => {
+    if (++authenticated === config.stalled) allIn();
+  };
+  const stalled = stopReading({ port: config.port, key, count: config.stalled, burst: config.burst ?? 1_000, untilMs: config.untilMs, onAuthenticated });
+  if (config.stalled > 0) await Promise.race([readersIn, sleep(5_000)]);
+  const [t, s] = await Promise.all([trickle({ port: config.port, count: config.tricklers, untilMs: config.untilMs }), stalled]);
   return { connections: t.connections + s.connections, frames: t.frames + s.frames, closedByServer: t.closedByServer + s.closedByServer };
 }
 
@@ -242,6 +276,7 @@ if (process.argv[2] === 'attack') {
       interval: { type: 'string', default: '100' },
       tricklers: { type: 'string', default: '1000' },
       stalled: { type: 'string', default: '20' },
+      burst: { type: 'string', default: '1000' },
       pin: { type: 'boolean', default: false },
       'attacker-priority': { type: 'string', default: 'low' },
     },
@@ -265,6 +300,7 @@ if (process.argv[2] === 'attack') {
     intervalMs: Number(values.interval),
     tricklers: Number(values.tricklers),
     stalled: Number(values.stalled),
+    burst: Number(values.burst),
     pin: values.pin === true,
     attackerPriority: values['attacker-priority'] === 'normal' ? 'normal' : 'low',
   };
@@ -274,7 +310,7 @@ if (process.argv[2] === 'attack') {
   const r = await runHostile(options);
   const ms = (n: number): string => `${n.toFixed(2)} ms`;
   process.stdout.write(`
-| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers`}; attack ${seconds} s, legitimate load alone ${options.baselineSeconds} s before and after${options.pin === true ? '; attacker on its own CPU' : ''}${options.attackerPriority === 'normal' ? '; attacker at normal priority' : '; attacker at nice 19'}) | alone | under attack |
+| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers of ${options.burst} tasks each`}; attack ${seconds} s, legitimate load alone ${options.baselineSeconds} s before and after${options.pin === true ? '; attacker on its own CPU' : ''}${options.attackerPriority === 'normal' ? '; attacker at normal priority' : '; attacker at nice 19'}) | alone | under attack |
 | --- | --- | --- |
 | legitimate no-op tasks/s (${(options.rate ?? 0) > 0 ? `${options.rate}/s on schedule` : `${options.lanes} in flight`}) | ${Math.round(r.baseline.tasksPerSecond)} | ${Math.round(r.attack.tasksPerSecond)} |
 | legitimate p50 | ${ms(r.baseline.p50Ms)} | ${ms(r.attack.p50Ms)} |
@@ -282,6 +318,7 @@ if (process.argv[2] === 'attack') {
 | legitimate errors | ${r.legitimateErrors} | |
 | attack connections / frames / closed by the manager | | ${r.attackStats.connections} / ${r.attackStats.frames} / ${r.attackStats.closedByServer} |
 | manager RSS: after warm-up → highest alone → highest under attack → end | ${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.beforeMax.toFixed(1)} → ${r.rssMiB.attackMax.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB | |
+| new clients while attacked: answered / tried (slowest) | | ${r.newcomers.served} / ${r.newcomers.tried} (${r.newcomers.slowestMs.toFixed(0)} ms) |
 | manager alive, serves a new client after | ${r.managerAlive && r.servesAfter ? 'yes' : 'NO'} | |
 `);
   process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -164,7 +164,7 @@ export async function trickle(options: { port: number; count: number; untilMs: n
  * the link alive with pings; the manager must close them when their output stalls or passes its
  * cap. Each closed one is replaced until `untilMs`.
  */
-export async function stopReading(options: { port: number; key: Buffer; count: number; burst: number; untilMs: number }): Promise<AttackStats> {
+export async function stopReading(options: { port: number; key: Buffer; count: number; burst: number; untilMs: number; onAuthenticated?: () => void }): Promise<AttackStats> {
   const stats: AttackStats = { connections: 0, frames: 0, closedByServer: 0 };
   const lane = async (): Promise<void> => {
     for (let round = 0; round < 10_000 && Date.now() < options.untilMs; round++) {
@@ -178,6 +178,7 @@ export async function stopReading(options: { port: number; key: Buffer; count: n
         await sleep(100);
         continue;
       }
+      options.onAuthenticated?.();
       peer.socket.pause();
       const submits = Array.from({ length: options.burst }, (_, i) => ({ type: 'submit', id: `s${round}-${i}`, name: 'fuzz-unknown', args: null, priority: 0 }));
       peer.socket.write(seal(submits));

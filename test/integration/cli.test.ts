@@ -40,7 +40,7 @@ describe('sluice CLI without a manager', () => {
       [['worker', '--tasks', 'x.js', '--manager', '127.0.0.1:1', '--isolation', 'vm'], /--isolation "vm": expected one of thread, process, none/],
       [['worker', '--tasks', 'x.js', '--manager', '127.0.0.1:1', '--max-heap', '4'], /--max-heap "4": expected an integer from 8 to/],
       [['run', 'echo', '{bad json', '--manager', '127.0.0.1:1'], /ARGS_JSON/],
-      [['run', 'echo'], /--manager/],
+      [['worker', '--tasks', 'x.js'], /Missing --manager/], // run and status default to 127.0.0.1:7400
       [['run', 'echo', '--manager', 'nonsense'], /manager/],
       [['run', 'echo', '--manager', '127.0.0.1:1', '--priority', 'urgent'], /--priority/],
       [['manager', '--key-file', join(dir, 'missing.key')], /--key-file .*ENOENT/],

@@ -124,6 +124,7 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
   const worker = sluice(['worker', '--manager', `127.0.0.1:${port}`, '--tasks', NOOP_TASKS, '--capacity', '64', '--threads', '1', '--key-file', keyFile]);
   let client: Client<Tasks> | undefined;
   let attacker: ChildProcess | undefined;
+  let prober: ChildProcess | undefined;
   try {
     client = await connectWhenUp(port, keyFile);
     await Promise.all(Array.from({ length: 2_000 }, () => client!.run('noop', undefined))); // warm-up
@@ -189,10 +190,10 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     const attackDone = new Promise<AttackStats>((resolve) => attacker!.once('message', (m) => resolve(m as AttackStats)));
     // New clients from a process of their own: a handshake's crypto in this process would stall
     // the legitimate load generator once a second and show up in its p99.
-    const prober = fork(fileURLToPath(import.meta.url), ['probe', JSON.stringify({ port, keyFile, untilMs: Date.now() + options.seconds * 1_000 })], { stdio: 'inherit' });
+    prober = fork(fileURLToPath(import.meta.url), ['probe', JSON.stringify({ port, keyFile, untilMs: Date.now() + options.seconds * 1_000 })], { stdio: 'inherit' });
     const probed = new Promise<Newcomers>((resolve) => {
-      prober.once('message', (m) => resolve(m as Newcomers));
-      prober.once('exit', () => resolve({ tried: 0, served: 0, slowestMs: 0 }));
+      prober!.once('message', (m) => resolve(m as Newcomers));
+      prober!.once('exit', () => resolve({ tried: 0, served: 0, slowestMs: 0 }));
     });
     const attackStats = await attackDone;
     const newcomers = await probed;
@@ -213,6 +214,7 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     return { options, baseline, attack, p99Ratio: attack.p99Ms / baseline.p99Ms, legitimateErrors, attackStats, rssMiB: rss, managerAlive, servesAfter, newcomers };
   } finally {
     attacker?.kill('SIGKILL');
+    prober?.kill('SIGKILL');
     await client?.close();
     // SIGTERM first: a clean exit writes the CPU profiles (BENCH_CPU_PROF).
     for (const p of [worker, manager]) p.kill(PROFILE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
@@ -301,19 +303,26 @@ if (process.argv[2] === 'probe') {
     child.once('exit', (code) => process.exit(code ?? 1));
     await new Promise(() => {});
   }
-  const seconds = Number(values.seconds);
+  /** A whole number from `min`, or a clear refusal naming the flag. */
+  const count = (name: string, min = 0): number => {
+    const text = values[name as keyof typeof values];
+    const n = Number(text);
+    if (typeof text !== 'string' || !Number.isSafeInteger(n) || n < min) throw new Error(`Expected --${name} to be a whole number from ${min}, got ${JSON.stringify(text)}`);
+    return n;
+  };
+  const seconds = count('seconds', 1);
   const options: HostileOptions = {
     scenario: values.scenario === 'slow' ? 'slow' : 'fuzz',
     seconds,
-    baselineSeconds: values.baseline === undefined ? Math.max(5, Math.round(seconds / 2)) : Number(values.baseline),
-    seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed),
-    lanes: Number(values.lanes),
-    rate: Number(values.rate),
-    connections: Number(values.connections),
-    intervalMs: Number(values.interval),
-    tricklers: Number(values.tricklers),
-    stalled: Number(values.stalled),
-    burst: Number(values.burst),
+    baselineSeconds: values.baseline === undefined ? Math.max(5, Math.round(seconds / 2)) : count('baseline', 1),
+    seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : count('seed'),
+    lanes: count('lanes', 1),
+    rate: count('rate'),
+    connections: count('connections'),
+    intervalMs: count('interval', 1),
+    tricklers: count('tricklers'),
+    stalled: count('stalled'),
+    burst: count('burst', 1),
     pin: values.pin === true,
     attackerPriority: values['attacker-priority'] === 'normal' ? 'normal' : 'low',
   };

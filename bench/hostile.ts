@@ -279,23 +279,34 @@ if (process.argv[2] === 'probe') {
   const stats = await attack(JSON.parse(process.argv[3] as string) as HostileOptions & { port: number; keyText: string; untilMs: number });
   process.send?.(stats, () => process.exit(0));
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      scenario: { type: 'string', default: 'fuzz' },
-      seconds: { type: 'string', default: '60' },
-      baseline: { type: 'string' },
-      seed: { type: 'string' },
-      lanes: { type: 'string', default: '32' },
-      rate: { type: 'string', default: '0' },
-      connections: { type: 'string', default: '100' },
-      interval: { type: 'string', default: '100' },
-      tricklers: { type: 'string', default: '1000' },
-      stalled: { type: 'string', default: '20' },
-      burst: { type: 'string', default: '1000' },
-      pin: { type: 'boolean', default: false },
-      'attacker-priority': { type: 'string', default: 'low' },
-    },
-  });
+  /** A bad command line: its message and exit 64, no stack. */
+  const usage = (message: string): never => {
+    process.stderr.write(`bench/hostile: ${message}\n`);
+    process.exit(64);
+  };
+  const { values } = (() => {
+    try {
+      return parseArgs({
+        options: {
+          scenario: { type: 'string', default: 'fuzz' },
+          seconds: { type: 'string', default: '60' },
+          baseline: { type: 'string' },
+          seed: { type: 'string' },
+          lanes: { type: 'string', default: '32' },
+          rate: { type: 'string', default: '0' },
+          connections: { type: 'string', default: '100' },
+          interval: { type: 'string', default: '100' },
+          tricklers: { type: 'string', default: '1000' },
+          stalled: { type: 'string', default: '20' },
+          burst: { type: 'string', default: '1000' },
+          pin: { type: 'boolean', default: false },
+          'attacker-priority': { type: 'string', default: 'low' },
+        },
+      });
+    } catch (error) {
+      return usage((error as Error).message);
+    }
+  })();
   if (values.pin && process.env['SLUICE_BENCH_PINNED'] !== '1') {
     // Re-run this process (and so the manager, worker and client) on all CPUs but the last.
     const cpus = availableParallelism();
@@ -307,7 +318,7 @@ if (process.argv[2] === 'probe') {
   const count = (name: string, min = 0): number => {
     const text = values[name as keyof typeof values];
     const n = Number(text);
-    if (typeof text !== 'string' || !Number.isSafeInteger(n) || n < min) throw new Error(`Expected --${name} to be a whole number from ${min}, got ${JSON.stringify(text)}`);
+    if (typeof text !== 'string' || !Number.isSafeInteger(n) || n < min) usage(`Expected --${name} to be a whole number from ${min}, got ${JSON.stringify(text)}`);
     return n;
   };
   const seconds = count('seconds', 1);
@@ -327,7 +338,7 @@ if (process.argv[2] === 'probe') {
     attackerPriority: values['attacker-priority'] === 'normal' ? 'normal' : 'low',
   };
   if (values['attacker-priority'] !== 'low' && values['attacker-priority'] !== 'normal') {
-    throw new Error(`Expected --attacker-priority to be low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
+    usage(`Expected --attacker-priority to be low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
   }
   const r = await runHostile(options);
   const ms = (n: number): string => `${n.toFixed(2)} ms`;

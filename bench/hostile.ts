@@ -1,9 +1,8 @@
-// npm run fuzz:live -- --seconds 60        100 connections of random and mutated frames
-// npm run bench:slow-peers -- --seconds 60  1,000 byte-a-second tricklers + clients that stop reading
+// Hostile peers beside legitimate load (command line: bench/hostile-cli.ts).
 //
 // A keyed manager and one worker node in their own processes, legitimate no-op load from this
-// process, the attack from a child process. The legitimate p99 is measured before, during and
-// after the attack in the same run, so the ratio compares like with like on a noisy machine.
+// process, the attack from a child process. The legitimate p99 is measured alone and attacked in
+// alternating phases of the same run, so the ratio compares like with like on a noisy machine.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import hdr from 'hdr-histogram-js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +11,6 @@ import { availableParallelism, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { connect, type Client } from '../src/index.js';
 import { generateKey, parseKey } from '../src/protocol/auth.js';
 import { fuzz, stopReading, trickle, type AttackStats } from '../test/helpers/hostile.js';
@@ -24,10 +22,15 @@ type Tasks = { noop: () => Promise<null> };
 
 export interface HostileOptions {
   scenario: 'fuzz' | 'slow';
-  /** Length of the attack. */
+  /** Length of the attack, all rounds together. */
   seconds: number;
-  /** Legitimate load alone, before and again after the attack. */
+  /** Legitimate load alone before each round of attack, and again after the last. */
   baselineSeconds: number;
+  /**
+   * Rounds of attack, alternating with the load alone (each round a fresh attacker, its seed
+   * `seed + round`). More rounds spread the machine's own drift over both sides. @default 1
+   */
+  rounds?: number;
   seed: number;
   /** Concurrent legitimate tasks, each submitted when the last one answered (closed loop; used when `rate` is 0). */
   lanes: number;
@@ -59,6 +62,8 @@ export interface HostileOptions {
   attackerPriority?: 'low' | 'normal';
 }
 
+export interface CpuShare { manager: number; worker: number; load: number; attacker: number }
+
 export interface Newcomers { tried: number; served: number; slowestMs: number }
 
 export interface PhaseFigures { tasks: number; tasksPerSecond: number; p50Ms: number; p99Ms: number }
@@ -67,8 +72,12 @@ export interface HostileResult {
   options: HostileOptions;
   baseline: PhaseFigures;
   attack: PhaseFigures;
-  /** attack p99 ÷ baseline p99. */
+  /** attack p99 ÷ baseline p99, each over its phases pooled. */
   p99Ratio: number;
+  /** Each phase in order, alone and attacked alternating: its length and legitimate p99. */
+  phases: { attack: boolean; seconds: number; p99Ms: number }[];
+  /** CPU ms per second of each process (the load generator is this process), alone and attacked. */
+  cpu: { alone: CpuShare; attack: CpuShare };
   legitimateErrors: number;
   attackStats: AttackStats;
   /**
@@ -114,6 +123,7 @@ function figures(latencies: hdr.Histogram, seconds: number): PhaseFigures {
 }
 
 export async function runHostile(options: HostileOptions): Promise<HostileResult> {
+  const rounds = options.rounds ?? 1;
   const dir = mkdtempSync(join(tmpdir(), 'sluice-hostile-'));
   const keyFile = join(dir, 'sluice.key');
   const keyText = generateKey();
@@ -129,25 +139,27 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     client = await connectWhenUp(port, keyFile);
     await Promise.all(Array.from({ length: 2_000 }, () => client!.run('noop', undefined))); // warm-up
     const rss = { start: rssMiB(manager.pid!), beforeMax: 0, attackMax: 0, end: 0 };
+    let attacked = false;
     const sampler = setInterval(() => {
       const now = rssMiB(manager.pid!);
-      if (phase === 'before') rss.beforeMax = Math.max(rss.beforeMax, now);
-      else if (phase === 'attack') rss.attackMax = Math.max(rss.attackMax, now);
+      if (attacked) rss.attackMax = Math.max(rss.attackMax, now);
+      else rss.beforeMax = Math.max(rss.beforeMax, now);
     }, 250);
 
-    type Phase = 'before' | 'attack' | 'after';
-    let phase: Phase = 'before';
+    // Phases alternate, alone and attacked, and end alone: the machine's own drift over the run
+    // falls on both sides instead of on one.
+    const phases: Phase[] = [];
+    let current!: Phase;
     let stop = false;
     let legitimateErrors = 0;
-    const latencies: Record<Phase, hdr.Histogram> = { before: histogram(), attack: histogram(), after: histogram() };
     const c = client;
     const lane = async (): Promise<void> => {
       for (let i = 0; !stop && i < 10_000_000; i++) {
         const started = performance.now();
-        const during = phase;
+        const during = current;
         try {
           await c.run('noop', undefined);
-          if (phase === during) latencies[during].recordValue(Math.round((performance.now() - started) * 1_000));
+          if (current === during) during.latencies.recordValue(Math.round((performance.now() - started) * 1_000));
         } catch {
           legitimateErrors++;
         }
@@ -158,16 +170,16 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     const steady = async (rate: number): Promise<void> => {
       const started = performance.now();
       let sent = 0;
-      const limit = rate * (options.seconds + 2 * options.baselineSeconds + 60);
+      const limit = rate * (options.seconds + (rounds + 1) * options.baselineSeconds + 60);
       while (!stop && sent < limit) {
         // Send k is due at started + k / rate: the first at once.
         const due = Math.floor(((performance.now() - started) * rate) / 1_000) + 1;
         for (; sent < due && !stop; sent++) {
           const intended = started + (sent * 1_000) / rate;
-          const during = phase;
+          const during = current;
           inFlight++;
           c.run('noop', undefined).then(
-            () => { if (phase === during) latencies[during].recordValue(Math.round((performance.now() - intended) * 1_000)); },
+            () => { if (current === during) during.latencies.recordValue(Math.round((performance.now() - intended) * 1_000)); },
             () => { legitimateErrors++; },
           ).finally(() => inFlight--);
         }
@@ -178,28 +190,57 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     };
     let inFlight = 0;
     const rate = options.rate ?? 0;
+    const cpu = (): CpuMs => ({ manager: cpuMs(manager.pid!), worker: cpuMs(worker.pid!), load: ownCpuMs() });
+    const begin = (attack: boolean): Phase => {
+      const phase: Phase = { attack, latencies: histogram(), startedMs: performance.now(), seconds: 0, cpuAtStart: cpu(), cpu: { manager: 0, worker: 0, load: 0, attacker: 0 } };
+      phases.push(phase);
+      current = phase;
+      return phase;
+    };
+    const end = (phase: Phase, attackerCpuMs = 0): void => {
+      const now = cpu();
+      phase.seconds = (performance.now() - phase.startedMs) / 1_000;
+      phase.cpu = { manager: now.manager - phase.cpuAtStart.manager, worker: now.worker - phase.cpuAtStart.worker, load: now.load - phase.cpuAtStart.load, attacker: attackerCpuMs };
+    };
+    begin(false);
     const lanes = rate > 0 ? [steady(rate)] : Array.from({ length: options.lanes }, lane);
+    const attackStats: AttackStats = { connections: 0, frames: 0, closedByServer: 0 };
+    const newcomers: Newcomers = { tried: 0, served: 0, slowestMs: 0 };
+    const attackSeconds = options.seconds / rounds;
+    for (let round = 0; round < rounds; round++) {
+      await sleep(options.baselineSeconds * 1_000);
+      end(current);
+      const phase = begin(true);
+      attacked = true;
+      const untilMs = Date.now() + attackSeconds * 1_000;
+      const attackArgs = [fileURLToPath(import.meta.url), 'attack', JSON.stringify({ ...options, seed: options.seed + round, port, keyText, untilMs })];
+      attacker = options.pin === true
+        ? spawn('taskset', ['-c', String(availableParallelism() - 1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
+        : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });
+      if (options.attackerPriority !== 'normal' && attacker.pid !== undefined) setPriority(attacker.pid, 19);
+      const attackDone = new Promise<AttackReport>((resolve) => attacker!.once('message', (m) => resolve(m as AttackReport)));
+      // New clients from a process of their own: a handshake's crypto in this process would stall
+      // the legitimate load generator once a second and show up in its p99.
+      prober = fork(fileURLToPath(import.meta.url), ['probe', JSON.stringify({ port, keyFile, untilMs })], { stdio: 'inherit' });
+      const probed = new Promise<Newcomers>((resolve) => {
+        prober!.once('message', (m) => resolve(m as Newcomers));
+        prober!.once('exit', () => resolve({ tried: 0, served: 0, slowestMs: 0 }));
+      });
+      const report = await attackDone;
+      const seen = await probed;
+      end(phase, report.cpuMs);
+      attacked = false;
+      attackStats.connections += report.stats.connections;
+      attackStats.frames += report.stats.frames;
+      attackStats.closedByServer += report.stats.closedByServer;
+      newcomers.tried += seen.tried;
+      newcomers.served += seen.served;
+      newcomers.slowestMs = Math.max(newcomers.slowestMs, seen.slowestMs);
+      begin(false);
+    }
     await sleep(options.baselineSeconds * 1_000);
-    phase = 'attack';
-    const attackStarted = performance.now();
-    const attackArgs = [fileURLToPath(import.meta.url), 'attack', JSON.stringify({ ...options, port, keyText, untilMs: Date.now() + options.seconds * 1_000 })];
-    attacker = options.pin === true
-      ? spawn('taskset', ['-c', String(availableParallelism() - 1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
-      : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });
-    if (options.attackerPriority !== 'normal' && attacker.pid !== undefined) setPriority(attacker.pid, 19);
-    const attackDone = new Promise<AttackStats>((resolve) => attacker!.once('message', (m) => resolve(m as AttackStats)));
-    // New clients from a process of their own: a handshake's crypto in this process would stall
-    // the legitimate load generator once a second and show up in its p99.
-    prober = fork(fileURLToPath(import.meta.url), ['probe', JSON.stringify({ port, keyFile, untilMs: Date.now() + options.seconds * 1_000 })], { stdio: 'inherit' });
-    const probed = new Promise<Newcomers>((resolve) => {
-      prober!.once('message', (m) => resolve(m as Newcomers));
-      prober!.once('exit', () => resolve({ tried: 0, served: 0, slowestMs: 0 }));
-    });
-    const attackStats = await attackDone;
-    const newcomers = await probed;
-    const attackSeconds = (performance.now() - attackStarted) / 1_000;
-    phase = 'after';
-    await sleep(options.baselineSeconds * 1_000);
+    end(current);
+    current = { attack: false, latencies: histogram(), startedMs: 0, seconds: 0, cpuAtStart: cpu(), cpu: { manager: 0, worker: 0, load: 0, attacker: 0 } };
     stop = true;
     await Promise.all(lanes);
     clearInterval(sampler);
@@ -208,10 +249,24 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     const fresh = await connect<Tasks>({ manager: `127.0.0.1:${port}`, keyFile, connectTimeoutMs: 5_000 }).catch(() => undefined);
     const servesAfter = fresh !== undefined && (await fresh.run('noop', undefined).then(() => true, () => false));
     await fresh?.close();
-    latencies.before.add(latencies.after);
-    const baseline = figures(latencies.before, 2 * options.baselineSeconds);
-    const attack = figures(latencies.attack, attackSeconds);
-    return { options, baseline, attack, p99Ratio: attack.p99Ms / baseline.p99Ms, legitimateErrors, attackStats, rssMiB: rss, managerAlive, servesAfter, newcomers };
+    const alone = phases.filter((p) => !p.attack);
+    const attacks = phases.filter((p) => p.attack);
+    const baseline = pooled(alone);
+    const attack = pooled(attacks);
+    return {
+      options,
+      baseline,
+      attack,
+      p99Ratio: attack.p99Ms / baseline.p99Ms,
+      phases: phases.map((p) => ({ attack: p.attack, seconds: p.seconds, p99Ms: p99Of(p.latencies) })),
+      cpu: { alone: cpuPerSecond(alone), attack: cpuPerSecond(attacks) },
+      legitimateErrors,
+      attackStats,
+      rssMiB: rss,
+      managerAlive,
+      servesAfter,
+      newcomers,
+    };
   } finally {
     attacker?.kill('SIGKILL');
     prober?.kill('SIGKILL');
@@ -220,6 +275,54 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     for (const p of [worker, manager]) p.kill(PROFILE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
     if (PROFILE_ARGS.length > 0) await Promise.all([worker, manager].map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
   }
+}
+
+interface CpuMs { manager: number; worker: number; load: number }
+interface Phase {
+  attack: boolean;
+  latencies: hdr.Histogram;
+  startedMs: number;
+  seconds: number;
+  cpuAtStart: CpuMs;
+  /** CPU milliseconds spent during the phase. */
+  cpu: CpuMs & { attacker: number };
+}
+
+/** What the attack process sends back: its counts and its own CPU time (user + system, ms). */
+interface AttackReport { stats: AttackStats; cpuMs: number }
+
+/** CPU time (user + system) of a process so far, in ms, from /proc (Linux, clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After the command name, which may hold spaces: utime and stime are the 12th and 13th fields.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1_000;
+}
+
+function p99Of(latencies: hdr.Histogram): number {
+  return latencies.totalCount === 0 ? Number.NaN : latencies.getValueAtPercentile(99) / 1_000;
+}
+
+function pooled(phases: Phase[]): PhaseFigures {
+  const all = histogram();
+  let seconds = 0;
+  for (const p of phases) {
+    all.add(p.latencies);
+    seconds += p.seconds;
+  }
+  return figures(all, seconds);
+}
+
+/** CPU ms per wall-clock second, per process, over a kind of phase. */
+function cpuPerSecond(phases: Phase[]): CpuShare {
+  const seconds = phases.reduce((sum, p) => sum + p.seconds, 0);
+  const per = (pick: (p: Phase) => number): number => phases.reduce((sum, p) => sum + pick(p), 0) / seconds;
+  return { manager: per((p) => p.cpu.manager), worker: per((p) => p.cpu.worker), load: per((p) => p.cpu.load), attacker: per((p) => p.cpu.attacker) };
 }
 
 async function connectWhenUp(port: number, keyFile: string): Promise<Client<Tasks>> {
@@ -277,83 +380,6 @@ if (process.argv[2] === 'probe') {
   process.send?.(newcomers, () => process.exit(0));
 } else if (process.argv[2] === 'attack') {
   const stats = await attack(JSON.parse(process.argv[3] as string) as HostileOptions & { port: number; keyText: string; untilMs: number });
-  process.send?.(stats, () => process.exit(0));
-} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  /** A bad command line: its message and exit 64, no stack. */
-  const usage = (message: string): never => {
-    process.stderr.write(`bench/hostile: ${message}\n`);
-    process.exit(64);
-  };
-  const { values } = (() => {
-    try {
-      return parseArgs({
-        options: {
-          scenario: { type: 'string', default: 'fuzz' },
-          seconds: { type: 'string', default: '60' },
-          baseline: { type: 'string' },
-          seed: { type: 'string' },
-          lanes: { type: 'string', default: '32' },
-          rate: { type: 'string', default: '0' },
-          connections: { type: 'string', default: '100' },
-          interval: { type: 'string', default: '100' },
-          tricklers: { type: 'string', default: '1000' },
-          stalled: { type: 'string', default: '20' },
-          burst: { type: 'string', default: '1000' },
-          pin: { type: 'boolean', default: false },
-          'attacker-priority': { type: 'string', default: 'low' },
-        },
-      });
-    } catch (error) {
-      return usage((error as Error).message);
-    }
-  })();
-  if (values.pin && process.env['SLUICE_BENCH_PINNED'] !== '1') {
-    // Re-run this process (and so the manager, worker and client) on all CPUs but the last.
-    const cpus = availableParallelism();
-    const child = spawn('taskset', ['-c', cpus > 2 ? `0-${cpus - 2}` : '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, SLUICE_BENCH_PINNED: '1' } });
-    child.once('exit', (code) => process.exit(code ?? 1));
-    await new Promise(() => {});
-  }
-  /** A whole number from `min`, or a clear refusal naming the flag. */
-  const count = (name: string, min = 0): number => {
-    const text = values[name as keyof typeof values];
-    const n = Number(text);
-    if (typeof text !== 'string' || !Number.isSafeInteger(n) || n < min) usage(`Expected --${name} to be a whole number from ${min}, got ${JSON.stringify(text)}`);
-    return n;
-  };
-  const seconds = count('seconds', 1);
-  const options: HostileOptions = {
-    scenario: values.scenario === 'slow' ? 'slow' : 'fuzz',
-    seconds,
-    baselineSeconds: values.baseline === undefined ? Math.max(5, Math.round(seconds / 2)) : count('baseline', 1),
-    seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : count('seed'),
-    lanes: count('lanes', 1),
-    rate: count('rate'),
-    connections: count('connections'),
-    intervalMs: count('interval', 1),
-    tricklers: count('tricklers'),
-    stalled: count('stalled'),
-    burst: count('burst', 1),
-    pin: values.pin === true,
-    attackerPriority: values['attacker-priority'] === 'normal' ? 'normal' : 'low',
-  };
-  if (values['attacker-priority'] !== 'low' && values['attacker-priority'] !== 'normal') {
-    usage(`Expected --attacker-priority to be low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
-  }
-  const r = await runHostile(options);
-  const ms = (n: number): string => `${n.toFixed(2)} ms`;
-  process.stdout.write(`
-| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers of ${options.burst} tasks each`}; attack ${seconds} s, legitimate load alone ${options.baselineSeconds} s before and after${options.pin === true ? '; attacker on its own CPU' : ''}${options.attackerPriority === 'normal' ? '; attacker at normal priority' : '; attacker at nice 19'}) | alone | under attack |
-| --- | --- | --- |
-| legitimate no-op tasks/s (${(options.rate ?? 0) > 0 ? `${options.rate}/s on schedule` : `${options.lanes} in flight`}) | ${Math.round(r.baseline.tasksPerSecond)} | ${Math.round(r.attack.tasksPerSecond)} |
-| legitimate p50 | ${ms(r.baseline.p50Ms)} | ${ms(r.attack.p50Ms)} |
-| legitimate p99 | ${ms(r.baseline.p99Ms)} | ${ms(r.attack.p99Ms)} (×${r.p99Ratio.toFixed(2)}) |
-| legitimate errors | ${r.legitimateErrors} | |
-| attack connections / frames / closed by the manager | | ${r.attackStats.connections} / ${r.attackStats.frames} / ${r.attackStats.closedByServer} |
-| manager RSS: after warm-up → highest alone → highest under attack → end | ${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.beforeMax.toFixed(1)} → ${r.rssMiB.attackMax.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB | |
-| new clients while attacked: answered / tried (slowest) | | ${r.newcomers.served} / ${r.newcomers.tried} (${r.newcomers.slowestMs.toFixed(0)} ms) |
-| manager alive, serves a new client after | ${r.managerAlive && r.servesAfter ? 'yes' : 'NO'} | |
-`);
-  process.stdout.write(`${JSON.stringify(r)}\n`);
-  process.exit(r.managerAlive && r.servesAfter && r.legitimateErrors === 0 ? 0 : 1);
+  const report: AttackReport = { stats, cpuMs: ownCpuMs() };
+  process.send?.(report, () => process.exit(0));
 }

@@ -1,0 +1,93 @@
+// npm run fuzz:live -- --seconds 60        100 connections of random and mutated frames
+// npm run bench:slow-peers -- --seconds 60  1,000 byte-a-second tricklers + clients that stop reading
+//
+// The command line of bench/hostile.ts: flags in, one table and one line of JSON out.
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { runHostile, type CpuShare, type HostileOptions } from './hostile.js';
+
+/** A bad command line: its message and exit 64, no stack. */
+const usage = (message: string): never => {
+  process.stderr.write(`bench/hostile: ${message}\n`);
+  process.exit(64);
+};
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        scenario: { type: 'string', default: 'fuzz' },
+        seconds: { type: 'string', default: '60' },
+        rounds: { type: 'string', default: '3' },
+        baseline: { type: 'string' },
+        seed: { type: 'string' },
+        lanes: { type: 'string', default: '32' },
+        rate: { type: 'string', default: '0' },
+        connections: { type: 'string', default: '100' },
+        interval: { type: 'string', default: '100' },
+        tricklers: { type: 'string', default: '1000' },
+        stalled: { type: 'string', default: '20' },
+        burst: { type: 'string', default: '1000' },
+        pin: { type: 'boolean', default: false },
+        'attacker-priority': { type: 'string', default: 'low' },
+      },
+    });
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+})();
+if (values.pin && process.env['SLUICE_BENCH_PINNED'] !== '1') {
+  // Re-run this process (and so the manager, worker and client) on all CPUs but the last.
+  const cpus = availableParallelism();
+  const child = spawn('taskset', ['-c', cpus > 2 ? `0-${cpus - 2}` : '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, SLUICE_BENCH_PINNED: '1' } });
+  child.once('exit', (code) => process.exit(code ?? 1));
+  await new Promise(() => {});
+}
+/** A whole number from `min`, or a clear refusal naming the flag. */
+const count = (name: string, min = 0): number => {
+  const text = values[name as keyof typeof values];
+  const n = Number(text);
+  if (typeof text !== 'string' || !Number.isSafeInteger(n) || n < min) usage(`Expected --${name} to be a whole number from ${min}, got ${JSON.stringify(text)}`);
+  return n;
+};
+const seconds = count('seconds', 1);
+const rounds = count('rounds', 1);
+const options: HostileOptions = {
+  scenario: values.scenario === 'slow' ? 'slow' : 'fuzz',
+  seconds,
+  rounds,
+  // Alone as long as attacked, all phases together.
+  baselineSeconds: values.baseline === undefined ? Math.max(5, Math.round(seconds / (rounds + 1))) : count('baseline', 1),
+  seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : count('seed'),
+  lanes: count('lanes', 1),
+  rate: count('rate'),
+  connections: count('connections'),
+  intervalMs: count('interval', 1),
+  tricklers: count('tricklers'),
+  stalled: count('stalled'),
+  burst: count('burst', 1),
+  pin: values.pin === true,
+  attackerPriority: values['attacker-priority'] === 'normal' ? 'normal' : 'low',
+};
+if (values['attacker-priority'] !== 'low' && values['attacker-priority'] !== 'normal') {
+  usage(`Expected --attacker-priority to be low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
+}
+const r = await runHostile(options);
+const ms = (n: number): string => `${n.toFixed(2)} ms`;
+const cpu = (c: CpuShare): string => [c.manager, c.worker, c.load, c.attacker].map((n) => n.toFixed(0)).join(' / ');
+process.stdout.write(`
+| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers of ${options.burst} tasks each`}; ${rounds} × ${+(seconds / rounds).toFixed(1)} s of attack, legitimate load alone ${options.baselineSeconds} s before each and after the last${options.pin === true ? '; attacker on its own CPU' : ''}${options.attackerPriority === 'normal' ? '; attacker at normal priority' : '; attacker at nice 19'}) | alone | under attack |
+| --- | --- | --- |
+| legitimate no-op tasks/s (${(options.rate ?? 0) > 0 ? `${options.rate}/s on schedule` : `${options.lanes} in flight`}) | ${Math.round(r.baseline.tasksPerSecond)} | ${Math.round(r.attack.tasksPerSecond)} |
+| legitimate p50 | ${ms(r.baseline.p50Ms)} | ${ms(r.attack.p50Ms)} |
+| legitimate p99 | ${ms(r.baseline.p99Ms)} | ${ms(r.attack.p99Ms)} (×${r.p99Ratio.toFixed(2)}) |
+| legitimate errors | ${r.legitimateErrors} | |
+| attack connections / frames / closed by the manager | | ${r.attackStats.connections} / ${r.attackStats.frames} / ${r.attackStats.closedByServer} |
+| manager RSS: after warm-up → highest alone → highest under attack → end | ${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.beforeMax.toFixed(1)} → ${r.rssMiB.attackMax.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB | |
+| new clients while attacked: answered / tried (slowest) | | ${r.newcomers.served} / ${r.newcomers.tried} (${r.newcomers.slowestMs.toFixed(0)} ms) |
+| CPU ms per second: manager / worker / load generator / attacker | ${cpu(r.cpu.alone)} | ${cpu(r.cpu.attack)} |
+| legitimate p99 by phase (alone, attacked, …) | ${r.phases.map((p) => (p.attack ? `**${p.p99Ms.toFixed(2)}**` : p.p99Ms.toFixed(2))).join(' · ')} ms | |
+| manager alive, serves a new client after | ${r.managerAlive && r.servesAfter ? 'yes' : 'NO'} | |
+`);
+process.stdout.write(`${JSON.stringify(r)}\n`);
+process.exit(r.managerAlive && r.servesAfter && r.legitimateErrors === 0 ? 0 : 1);

@@ -61,6 +61,27 @@ describe('handshake', () => {
     assert.deepEqual(Buffer.concat(peer.bytes), expected, 'closed without another byte');
   });
 
+  it('gives every connection a hello of its own nonce, past the nonce pool\'s refill', async () => {
+    // Each peer here leaves mid-handshake, a failure: no per-address limit, or the 31st is refused.
+    const { port } = await startServer({ key, maxFailuresPerAddress: 0 });
+    const nonces = new Set<string>();
+    // Past 128, where the pool of nonces is refilled.
+    for (let i = 0; i < 300; i += 20) {
+      const hellos = await Promise.all(Array.from({ length: 20 }, async () => {
+        const peer = new RawPeer(port);
+        const hello = (await peer.frame(0)) as Hello;
+        peer.socket.destroy();
+        assert.deepEqual(Buffer.concat(peer.bytes), encodeFrame({ type: 'hello', versions: [1], nonce: hello.nonce, auth: true }));
+        return hello;
+      }));
+      for (const hello of hellos) {
+        assert.equal(hello.nonce.length, 32);
+        nonces.add(Buffer.from(hello.nonce).toString('hex'));
+      }
+    }
+    assert.equal(nonces.size, 300, 'no nonce repeats');
+  });
+
   it('refuses a wrong key: dial rejects with AuthError, the server reports the failure', async () => {
     const { port, failures, accepted } = await startServer({ key });
     await assert.rejects(dial({ host: '127.0.0.1', port, role: 'client', key: randomBytes(32) }), AuthError);

@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
+import { newNonce } from './auth.js';
 import { decodePayload, encodeFrame } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { FrameDecoder } from './framing.js';
+import type { Hello } from './messages.js';
 import type { Validator } from './validate.js';
 
 /**
@@ -77,6 +79,23 @@ export function readHandshakeFrame<T>(socket: Socket, validate: Validator<T>, de
     socket.once('close', onClose);
     socket.resume();
   });
+}
+
+/**
+ * The server's hello, encoded once: each connection gets a copy with its own fresh nonce written
+ * in place, since every attacker's connection is sent one before it has proven anything.
+ */
+export function helloEncoder(versions: number[], auth: boolean): () => { frame: Buffer; nonce: Buffer } {
+  const marker = newNonce();
+  const template = encodeFrame({ type: 'hello', versions, nonce: marker, auth } satisfies Hello);
+  const offset = template.indexOf(marker);
+  return () => {
+    const frame = Buffer.allocUnsafe(template.length);
+    template.copy(frame);
+    const nonce = newNonce();
+    nonce.copy(frame, offset);
+    return { frame, nonce };
+  };
 }
 
 /** Writes one handshake message as a frame. */

@@ -3,13 +3,13 @@ import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, isIPv4, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { InvalidArgumentError } from '../core/errors.js';
-import { checkKeyBytes, newNonce, peerProof, proofMatches, serverProof, type Transcript } from './auth.js';
+import { checkKeyBytes, peerProof, proofMatches, serverProof, type Transcript } from './auth.js';
 import { Connection, newConnectionId } from './connection.js';
 import { ProtocolError } from './errors.js';
 import { DEFAULT_FAILURE_WINDOW_MS, DEFAULT_MAX_FAILURES_PER_ADDRESS, FailureLimiter } from './failure-limiter.js';
 import { deriveSessionKeys } from './session.js';
-import { formatAddress, readHandshakeFrame, writeHandshakeFrame } from './handshake.js';
-import { SUPPORTED_VERSIONS, type ClientMessage, type Hello, type ManagerToClient, type ManagerToWorker, type Welcome, type WorkerMessage } from './messages.js';
+import { formatAddress, helloEncoder, readHandshakeFrame, writeHandshakeFrame } from './handshake.js';
+import { SUPPORTED_VERSIONS, type ClientMessage, type ManagerToClient, type ManagerToWorker, type Welcome, type WorkerMessage } from './messages.js';
 import { validateAuth, validateClientMessage, validateWorkerMessage } from './validate.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
@@ -101,6 +101,8 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
   readonly #evicted = new WeakSet<Socket>();
   readonly #managerId: string;
   readonly #limiter: FailureLimiter;
+  readonly #versions: number[] = [...SUPPORTED_VERSIONS];
+  readonly #hello: () => { frame: Buffer; nonce: Buffer };
   #failedHandshakes = 0;
   #refusedConnections = 0;
   #closing: Promise<void> | undefined;
@@ -110,6 +112,7 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
     this.#options = options;
     this.#onConnection = onConnection;
     this.#managerId = options.managerId ?? randomUUID();
+    this.#hello = helloEncoder(this.#versions, options.key !== undefined);
     const tls = options.tls;
     this.#server = tls === undefined
       ? createTcpServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.#accept(socket))
@@ -228,10 +231,9 @@ class HandshakingServer extends EventEmitter<ProtocolServerEvents> implements Pr
   async #handshake(socket: Socket, remoteAddress: string): Promise<ServerConnection> {
     const o = this.#options;
     const key = o.key;
-    const serverNonce = newNonce();
-    const versions = [...SUPPORTED_VERSIONS];
-    const hello: Hello = { type: 'hello', versions, nonce: serverNonce, auth: key !== undefined };
-    writeHandshakeFrame(socket, hello);
+    const versions = this.#versions;
+    const { frame: hello, nonce: serverNonce } = this.#hello();
+    socket.write(hello);
     const frame = await readHandshakeFrame(socket, validateAuth, { timeoutMs: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS });
     const auth = frame.message;
     if (!versions.includes(auth.version)) throw new ProtocolError('version_mismatch', `peer chose version ${auth.version}, offered ${versions.join(',')}`);

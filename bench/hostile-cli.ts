@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { runHostile, type CpuShare, type HostileOptions } from './hostile.js';
+import { runHostile, type CpuShare, type HostileOptions, type PhaseFigures } from './hostile.js';
 
 /** A bad command line: its message and exit 64, no stack. */
 const usage = (message: string): never => {
@@ -29,6 +29,7 @@ const { values } = (() => {
         stalled: { type: 'string', default: '20' },
         burst: { type: 'string', default: '1000' },
         pin: { type: 'boolean', default: false },
+        'no-control': { type: 'boolean', default: false },
         'attacker-priority': { type: 'string', default: 'low' },
       },
     });
@@ -52,12 +53,13 @@ const count = (name: string, min = 0): number => {
 };
 const seconds = count('seconds', 1);
 const rounds = count('rounds', 1);
+const control = values['no-control'] !== true;
 const options: HostileOptions = {
   scenario: values.scenario === 'slow' ? 'slow' : 'fuzz',
   seconds,
   rounds,
-  // Alone as long as attacked, all phases together.
-  baselineSeconds: values.baseline === undefined ? Math.max(5, Math.round(seconds / (rounds + 1))) : count('baseline', 1),
+  // Alone about as long as attacked, all phases together.
+  baselineSeconds: values.baseline === undefined ? Math.max(5, Math.round(seconds / ((control ? 2 : 1) * rounds + 1))) : count('baseline', 1),
   seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : count('seed'),
   lanes: count('lanes', 1),
   rate: count('rate'),
@@ -67,27 +69,31 @@ const options: HostileOptions = {
   stalled: count('stalled'),
   burst: count('burst', 1),
   pin: values.pin === true,
-  attackerPriority: values['attacker-priority'] === 'normal' ? 'normal' : 'low',
+  control,
+  attackerPriority: values['attacker-priority'] as HostileOptions['attackerPriority'],
 };
-if (values['attacker-priority'] !== 'low' && values['attacker-priority'] !== 'normal') {
-  usage(`Expected --attacker-priority to be low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
+if (!['idle', 'low', 'normal'].includes(values['attacker-priority'] as string)) {
+  usage(`Expected --attacker-priority to be idle, low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
 }
 const r = await runHostile(options);
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
-const cpu = (c: CpuShare): string => [c.manager, c.worker, c.load, c.attacker].map((n) => n.toFixed(0)).join(' / ');
+const cpu = (c: CpuShare | undefined): string => (c === undefined ? '' : [c.manager, c.worker, c.load, c.attacker, ...(control ? [c.decoy] : [])].map((n) => n.toFixed(0)).join(' / '));
+const cells = (alone: string, controlled: string, attacked: string): string => (control ? `| ${alone} | ${controlled} | ${attacked} |` : `| ${alone} | ${attacked} |`);
+const tasksPerSecond = (f: PhaseFigures | undefined): string => (f === undefined ? '' : String(Math.round(f.tasksPerSecond)));
+const phaseMark = { alone: (t: string) => t, control: (t: string) => `_${t}_`, attack: (t: string) => `**${t}**` };
 process.stdout.write(`
-| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers of ${options.burst} tasks each`}; ${rounds} × ${+(seconds / rounds).toFixed(1)} s of attack, legitimate load alone ${options.baselineSeconds} s before each and after the last${options.pin === true ? '; attacker on its own CPU' : ''}${options.attackerPriority === 'normal' ? '; attacker at normal priority' : '; attacker at nice 19'}) | alone | under attack |
-| --- | --- | --- |
-| legitimate no-op tasks/s (${(options.rate ?? 0) > 0 ? `${options.rate}/s on schedule` : `${options.lanes} in flight`}) | ${Math.round(r.baseline.tasksPerSecond)} | ${Math.round(r.attack.tasksPerSecond)} |
-| legitimate p50 | ${ms(r.baseline.p50Ms)} | ${ms(r.attack.p50Ms)} |
-| legitimate p99 | ${ms(r.baseline.p99Ms)} | ${ms(r.attack.p99Ms)} (×${r.p99Ratio.toFixed(2)}) |
-| legitimate errors | ${r.legitimateErrors} | |
-| attack connections / frames / closed by the manager | | ${r.attackStats.connections} / ${r.attackStats.frames} / ${r.attackStats.closedByServer} |
-| manager RSS: after warm-up → highest alone → highest under attack → end | ${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.beforeMax.toFixed(1)} → ${r.rssMiB.attackMax.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB | |
-| new clients while attacked: answered / tried (slowest) | | ${r.newcomers.served} / ${r.newcomers.tried} (${r.newcomers.slowestMs.toFixed(0)} ms) |
-| CPU ms per second: manager / worker / load generator / attacker | ${cpu(r.cpu.alone)} | ${cpu(r.cpu.attack)} |
-| legitimate p99 by phase (alone, attacked, …) | ${r.phases.map((p) => (p.attack ? `**${p.p99Ms.toFixed(2)}**` : p.p99Ms.toFixed(2))).join(' · ')} ms | |
-| manager alive, serves a new client after | ${r.managerAlive && r.servesAfter ? 'yes' : 'NO'} | |
+| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers of ${options.burst} tasks each`}; ${rounds} × ${+(seconds / rounds).toFixed(1)} s of attack${control ? ' and as much on a decoy manager (the control)' : ''}, legitimate load alone ${options.baselineSeconds} s before each and after the last${options.pin === true ? '; attacker on its own CPU' : ''}${{ idle: '; attacker in the idle scheduling class', low: '; attacker at nice 19', normal: '; attacker at normal priority' }[options.attackerPriority ?? 'low']}) ${cells('alone', 'control: the attack on a decoy', 'under attack')}
+${control ? '| --- | --- | --- | --- |' : '| --- | --- | --- |'}
+| legitimate no-op tasks/s (${(options.rate ?? 0) > 0 ? `${options.rate}/s on schedule` : `${options.lanes} in flight`}) ${cells(tasksPerSecond(r.baseline), tasksPerSecond(r.control), tasksPerSecond(r.attack))}
+| legitimate p50 ${cells(ms(r.baseline.p50Ms), r.control === undefined ? '' : ms(r.control.p50Ms), ms(r.attack.p50Ms))}
+| legitimate p99 ${cells(ms(r.baseline.p99Ms), r.control === undefined ? '' : `${ms(r.control.p99Ms)} (×${r.controlRatio!.toFixed(2)})`, `${ms(r.attack.p99Ms)} (×${r.p99Ratio.toFixed(2)}${r.p99RatioToControl === undefined ? '' : `; ×${r.p99RatioToControl.toFixed(2)} the control`})`)}
+| legitimate errors ${cells(String(r.legitimateErrors), '', '')}
+| attack connections / frames / closed by the manager ${cells('', '', `${r.attackStats.connections} / ${r.attackStats.frames} / ${r.attackStats.closedByServer}`)}
+| manager RSS: after warm-up → highest alone → highest under attack → end ${cells(`${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.beforeMax.toFixed(1)} → ${r.rssMiB.attackMax.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB`, '', '')}
+| new clients while attacked: answered / tried (slowest) ${cells('', '', `${r.newcomers.served} / ${r.newcomers.tried} (${r.newcomers.slowestMs.toFixed(0)} ms)`)}
+| CPU ms per second: manager / worker / load generator / attacker${control ? ' / decoy manager' : ''} ${cells(cpu(r.cpu.alone), cpu(r.cpu.control), cpu(r.cpu.attack))}
+| legitimate p99 by phase in order (alone, _control_, **attacked**) ${cells(`${r.phases.map((p) => phaseMark[p.kind](p.p99Ms.toFixed(2))).join(' · ')} ms`, '', '')}
+| manager alive, serves a new client after ${cells(r.managerAlive && r.servesAfter ? 'yes' : 'NO', '', '')}
 `);
 process.stdout.write(`${JSON.stringify(r)}\n`);
 process.exit(r.managerAlive && r.servesAfter && r.legitimateErrors === 0 ? 0 : 1);

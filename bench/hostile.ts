@@ -53,16 +53,25 @@ export interface HostileOptions {
    */
   pin?: boolean;
   /**
+   * Each round also attacks a decoy manager (no workers, no clients) for as long, while the
+   * legitimate load runs on the real one as always. What the legitimate p99 loses then is what
+   * the attack costs the machine — the attacker, the kernel, a manager's work on other cores —
+   * and the real attack beside it shows what it costs beyond that through the manager serving
+   * the load. On a machine where attacker and server share the cores, that is the figure that
+   * speaks of the manager.
+   */
+  control?: boolean;
+  /**
    * `low` (the default): the attack generator runs at the lowest CPU priority (nice 19). It stands
    * in for attackers on other machines: on a machine of two cores, an attacker at equal priority
    * takes CPU from the manager, the worker and the legitimate client alike, and the figures would
    * show what the attacker's own work costs rather than what the attack costs the manager. The
    * attack volume it reached is reported either way. `normal`: equal priority.
    */
-  attackerPriority?: 'low' | 'normal';
+  attackerPriority?: 'idle' | 'low' | 'normal';
 }
 
-export interface CpuShare { manager: number; worker: number; load: number; attacker: number }
+export interface CpuShare { manager: number; worker: number; load: number; attacker: number; decoy: number }
 
 export interface Newcomers { tried: number; served: number; slowestMs: number }
 
@@ -74,10 +83,16 @@ export interface HostileResult {
   attack: PhaseFigures;
   /** attack p99 ÷ baseline p99, each over its phases pooled. */
   p99Ratio: number;
-  /** Each phase in order, alone and attacked alternating: its length and legitimate p99. */
-  phases: { attack: boolean; seconds: number; p99Ms: number }[];
-  /** CPU ms per second of each process (the load generator is this process), alone and attacked. */
-  cpu: { alone: CpuShare; attack: CpuShare };
+  /** With `control`: the legitimate figures while the attack went to the decoy. */
+  control?: PhaseFigures;
+  /** control p99 ÷ baseline p99: what the attack costs the machine. */
+  controlRatio?: number;
+  /** attack p99 ÷ control p99: what the attack costs beyond that, through the manager it hits. */
+  p99RatioToControl?: number;
+  /** Each phase in order (alone between every two others): its length and legitimate p99. */
+  phases: { kind: 'alone' | 'control' | 'attack'; seconds: number; p99Ms: number }[];
+  /** CPU ms per second of each process (the load generator is this process) per kind of phase. */
+  cpu: { alone: CpuShare; attack: CpuShare; control?: CpuShare };
   legitimateErrors: number;
   attackStats: AttackStats;
   /**
@@ -132,6 +147,8 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
   // No per-address limit: every attacker shares 127.0.0.1, and the point is to reach the decoder.
   const manager = sluice(['manager', '--port', String(port), '--key-file', keyFile, '--max-handshake-failures', '0', '--max-queue', '100000']);
   const worker = sluice(['worker', '--manager', `127.0.0.1:${port}`, '--tasks', NOOP_TASKS, '--capacity', '64', '--threads', '1', '--key-file', keyFile]);
+  const decoyPort = options.control === true ? await freePort() : port;
+  const decoy = options.control === true ? sluice(['manager', '--port', String(decoyPort), '--key-file', keyFile, '--max-handshake-failures', '0', '--max-queue', '100000']) : undefined;
   let client: Client<Tasks> | undefined;
   let attacker: ChildProcess | undefined;
   let prober: ChildProcess | undefined;
@@ -170,7 +187,8 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     const steady = async (rate: number): Promise<void> => {
       const started = performance.now();
       let sent = 0;
-      const limit = rate * (options.seconds + (rounds + 1) * options.baselineSeconds + 60);
+      const kinds = options.control === true ? 2 : 1;
+      const limit = rate * (kinds * options.seconds + (kinds * rounds + 1) * options.baselineSeconds + 60);
       while (!stop && sent < limit) {
         // Send k is due at started + k / rate: the first at once.
         const due = Math.floor(((performance.now() - started) * rate) / 1_000) + 1;
@@ -190,9 +208,9 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     };
     let inFlight = 0;
     const rate = options.rate ?? 0;
-    const cpu = (): CpuMs => ({ manager: cpuMs(manager.pid!), worker: cpuMs(worker.pid!), load: ownCpuMs() });
-    const begin = (attack: boolean): Phase => {
-      const phase: Phase = { attack, latencies: histogram(), startedMs: performance.now(), seconds: 0, cpuAtStart: cpu(), cpu: { manager: 0, worker: 0, load: 0, attacker: 0 } };
+    const cpu = (): CpuMs => ({ manager: cpuMs(manager.pid!), worker: cpuMs(worker.pid!), load: ownCpuMs(), decoy: decoy === undefined ? 0 : cpuMs(decoy.pid!) });
+    const begin = (kind: PhaseKind): Phase => {
+      const phase: Phase = { kind, latencies: histogram(), startedMs: performance.now(), seconds: 0, cpuAtStart: cpu(), cpu: { manager: 0, worker: 0, load: 0, attacker: 0, decoy: 0 } };
       phases.push(phase);
       current = phase;
       return phase;
@@ -200,24 +218,22 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     const end = (phase: Phase, attackerCpuMs = 0): void => {
       const now = cpu();
       phase.seconds = (performance.now() - phase.startedMs) / 1_000;
-      phase.cpu = { manager: now.manager - phase.cpuAtStart.manager, worker: now.worker - phase.cpuAtStart.worker, load: now.load - phase.cpuAtStart.load, attacker: attackerCpuMs };
+      phase.cpu = { manager: now.manager - phase.cpuAtStart.manager, worker: now.worker - phase.cpuAtStart.worker, load: now.load - phase.cpuAtStart.load, attacker: attackerCpuMs, decoy: now.decoy - phase.cpuAtStart.decoy };
     };
-    begin(false);
-    const lanes = rate > 0 ? [steady(rate)] : Array.from({ length: options.lanes }, lane);
-    const attackStats: AttackStats = { connections: 0, frames: 0, closedByServer: 0 };
-    const newcomers: Newcomers = { tried: 0, served: 0, slowestMs: 0 };
-    const attackSeconds = options.seconds / rounds;
-    for (let round = 0; round < rounds; round++) {
-      await sleep(options.baselineSeconds * 1_000);
+    /** One phase of attack, on the real manager or (`control`) on the decoy; new clients probe the real one throughout. */
+    const attackPhase = async (kind: 'attack' | 'control', round: number): Promise<void> => {
       end(current);
-      const phase = begin(true);
-      attacked = true;
-      const untilMs = Date.now() + attackSeconds * 1_000;
-      const attackArgs = [fileURLToPath(import.meta.url), 'attack', JSON.stringify({ ...options, seed: options.seed + round, port, keyText, untilMs })];
-      attacker = options.pin === true
-        ? spawn('taskset', ['-c', String(availableParallelism() - 1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
+      const phase = begin(kind);
+      attacked = kind === 'attack';
+      const untilMs = Date.now() + (options.seconds / rounds) * 1_000;
+      const target = kind === 'attack' ? port : decoyPort;
+      const attackArgs = [fileURLToPath(import.meta.url), 'attack', JSON.stringify({ ...options, seed: options.seed + round, port: target, keyText, untilMs })];
+      // Wrappers that place the attacker: on its own CPU, and in the idle scheduling class.
+      const placement = [...(options.pin === true ? ['taskset', '-c', String(availableParallelism() - 1)] : []), ...(options.attackerPriority === 'idle' ? ['chrt', '--idle', '0'] : [])];
+      attacker = placement.length > 0
+        ? spawn(placement[0] as string, [...placement.slice(1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
         : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });
-      if (options.attackerPriority !== 'normal' && attacker.pid !== undefined) setPriority(attacker.pid, 19);
+      if (options.attackerPriority === 'low' && attacker.pid !== undefined) setPriority(attacker.pid, 19);
       const attackDone = new Promise<AttackReport>((resolve) => attacker!.once('message', (m) => resolve(m as AttackReport)));
       // New clients from a process of their own: a handshake's crypto in this process would stall
       // the legitimate load generator once a second and show up in its p99.
@@ -230,17 +246,30 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
       const seen = await probed;
       end(phase, report.cpuMs);
       attacked = false;
+      begin('alone');
+      if (kind === 'control') return;
       attackStats.connections += report.stats.connections;
       attackStats.frames += report.stats.frames;
       attackStats.closedByServer += report.stats.closedByServer;
       newcomers.tried += seen.tried;
       newcomers.served += seen.served;
       newcomers.slowestMs = Math.max(newcomers.slowestMs, seen.slowestMs);
-      begin(false);
+    };
+    begin('alone');
+    const lanes = rate > 0 ? [steady(rate)] : Array.from({ length: options.lanes }, lane);
+    const attackStats: AttackStats = { connections: 0, frames: 0, closedByServer: 0 };
+    const newcomers: Newcomers = { tried: 0, served: 0, slowestMs: 0 };
+    for (let round = 0; round < rounds; round++) {
+      // With a control, its phase and the real attack take turns going first.
+      const order: ('attack' | 'control')[] = options.control !== true ? ['attack'] : round % 2 === 0 ? ['control', 'attack'] : ['attack', 'control'];
+      for (const kind of order) {
+        await sleep(options.baselineSeconds * 1_000);
+        await attackPhase(kind, round);
+      }
     }
     await sleep(options.baselineSeconds * 1_000);
     end(current);
-    current = { attack: false, latencies: histogram(), startedMs: 0, seconds: 0, cpuAtStart: cpu(), cpu: { manager: 0, worker: 0, load: 0, attacker: 0 } };
+    current = { kind: 'alone', latencies: histogram(), startedMs: 0, seconds: 0, cpuAtStart: cpu(), cpu: { manager: 0, worker: 0, load: 0, attacker: 0, decoy: 0 } };
     stop = true;
     await Promise.all(lanes);
     clearInterval(sampler);
@@ -249,17 +278,18 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     const fresh = await connect<Tasks>({ manager: `127.0.0.1:${port}`, keyFile, connectTimeoutMs: 5_000 }).catch(() => undefined);
     const servesAfter = fresh !== undefined && (await fresh.run('noop', undefined).then(() => true, () => false));
     await fresh?.close();
-    const alone = phases.filter((p) => !p.attack);
-    const attacks = phases.filter((p) => p.attack);
-    const baseline = pooled(alone);
-    const attack = pooled(attacks);
+    const of = (kind: PhaseKind): Phase[] => phases.filter((p) => p.kind === kind);
+    const baseline = pooled(of('alone'));
+    const attack = pooled(of('attack'));
+    const control = options.control === true ? pooled(of('control')) : undefined;
     return {
       options,
       baseline,
       attack,
       p99Ratio: attack.p99Ms / baseline.p99Ms,
-      phases: phases.map((p) => ({ attack: p.attack, seconds: p.seconds, p99Ms: p99Of(p.latencies) })),
-      cpu: { alone: cpuPerSecond(alone), attack: cpuPerSecond(attacks) },
+      ...(control === undefined ? {} : { control, controlRatio: control.p99Ms / baseline.p99Ms, p99RatioToControl: attack.p99Ms / control.p99Ms }),
+      phases: phases.map((p) => ({ kind: p.kind, seconds: p.seconds, p99Ms: p99Of(p.latencies) })),
+      cpu: { alone: cpuPerSecond(of('alone')), attack: cpuPerSecond(of('attack')), ...(control === undefined ? {} : { control: cpuPerSecond(of('control')) }) },
       legitimateErrors,
       attackStats,
       rssMiB: rss,
@@ -272,14 +302,17 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     prober?.kill('SIGKILL');
     await client?.close();
     // SIGTERM first: a clean exit writes the CPU profiles (BENCH_CPU_PROF).
+    decoy?.kill('SIGKILL');
     for (const p of [worker, manager]) p.kill(PROFILE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
     if (PROFILE_ARGS.length > 0) await Promise.all([worker, manager].map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
   }
 }
 
-interface CpuMs { manager: number; worker: number; load: number }
+interface CpuMs { manager: number; worker: number; load: number; decoy: number }
+type PhaseKind = 'alone' | 'control' | 'attack';
+
 interface Phase {
-  attack: boolean;
+  kind: PhaseKind;
   latencies: hdr.Histogram;
   startedMs: number;
   seconds: number;
@@ -322,7 +355,7 @@ function pooled(phases: Phase[]): PhaseFigures {
 function cpuPerSecond(phases: Phase[]): CpuShare {
   const seconds = phases.reduce((sum, p) => sum + p.seconds, 0);
   const per = (pick: (p: Phase) => number): number => phases.reduce((sum, p) => sum + pick(p), 0) / seconds;
-  return { manager: per((p) => p.cpu.manager), worker: per((p) => p.cpu.worker), load: per((p) => p.cpu.load), attacker: per((p) => p.cpu.attacker) };
+  return { manager: per((p) => p.cpu.manager), worker: per((p) => p.cpu.worker), load: per((p) => p.cpu.load), attacker: per((p) => p.cpu.attacker), decoy: per((p) => p.cpu.decoy) };
 }
 
 async function connectWhenUp(port: number, keyFile: string): Promise<Client<Tasks>> {

@@ -5,8 +5,7 @@
 // alternating phases of the same run, so the ratio compares like with like on a noisy machine.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import hdr from 'hdr-histogram-js';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { connect, type Client } from '../src/index.js';
 import { generateKey, parseKey } from '../src/protocol/auth.js';
 import { fuzz, stopReading, trickle, type AttackStats } from '../test/helpers/hostile.js';
-import { SLUICE_BIN } from '../test/helpers/processes.js';
 import { PROFILE_ARGS } from './compare/children.js';
+import { cpuMs, freePort, ownCpuMs, rssMiB, sluice } from './hostile-processes.js';
 
 const NOOP_TASKS = fileURLToPath(new URL('../../bench/fixtures/noop-tasks.js', import.meta.url));
 type Tasks = { noop: () => Promise<null> };
@@ -106,27 +105,6 @@ export interface HostileResult {
   servesAfter: boolean;
   /** Once a second during the attack a new client connects and runs a task: how many tried, got in and were answered, and the slowest (ms). */
   newcomers: Newcomers;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/**
- * Logs go nowhere: under attack the manager still formats them, as it would in production.
- * BENCH_CPU_PROF=DIR: the manager and the worker write CPU profiles there.
- */
-function sluice(args: string[]): ChildProcess {
-  return spawn(process.execPath, [...PROFILE_ARGS, SLUICE_BIN, ...args, '--log-format', 'json', '--log-level', 'info'], { stdio: 'ignore' });
-}
-
-function rssMiB(pid: number): number {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return kb / 1024;
 }
 
 /** Latencies in µs, at 3 significant digits: recording allocates nothing, so the measuring process's own GC stays out of the figures. */
@@ -323,19 +301,6 @@ interface Phase {
 
 /** What the attack process sends back: its counts and its own CPU time (user + system, ms). */
 interface AttackReport { stats: AttackStats; cpuMs: number }
-
-/** CPU time (user + system) of a process so far, in ms, from /proc (Linux, clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // After the command name, which may hold spaces: utime and stime are the 12th and 13th fields.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function ownCpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1_000;
-}
 
 function p99Of(latencies: hdr.Histogram): number {
   return latencies.totalCount === 0 ? Number.NaN : latencies.getValueAtPercentile(99) / 1_000;

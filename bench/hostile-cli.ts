@@ -89,7 +89,7 @@ ${control ? '| --- | --- | --- | --- |' : '| --- | --- | --- |'}
 | legitimate p99 ${cells(ms(r.baseline.p99Ms), r.control === undefined ? '' : `${ms(r.control.p99Ms)} (×${r.controlRatio!.toFixed(2)})`, `${ms(r.attack.p99Ms)} (×${r.p99Ratio.toFixed(2)}${r.p99RatioToControl === undefined ? '' : `; ×${r.p99RatioToControl.toFixed(2)} the control`})`)}
 | legitimate errors ${cells(String(r.legitimateErrors), '', '')}
 | attack connections / frames / closed by the manager ${cells('', '', `${r.attackStats.connections} / ${r.attackStats.frames} / ${r.attackStats.closedByServer}`)}
-| manager RSS: after warm-up → highest alone → highest under attack → end ${cells(`${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.beforeMax.toFixed(1)} → ${r.rssMiB.attackMax.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB`, '', '')}
+| manager RSS: after warm-up → highest not attacked → highest attacked → end ${cells(`${r.rssMiB.start.toFixed(1)} → ${r.rssMiB.unattackedMax.toFixed(1)} → ${r.rssMiB.attackMax.toFixed(1)} → ${r.rssMiB.end.toFixed(1)} MiB`, '', '')}
 | new clients while attacked: answered / tried (slowest) ${cells('', '', `${r.newcomers.served} / ${r.newcomers.tried} (${r.newcomers.slowestMs.toFixed(0)} ms)`)}
 | CPU ms per second: manager / worker / load generator / attacker${control ? ' / decoy manager' : ''} ${cells(cpu(r.cpu.alone), cpu(r.cpu.control), cpu(r.cpu.attack))}
 | legitimate p99 by phase in order (alone, _control_, **attacked**) ${cells(`${r.phases.map((p) => phaseMark[p.kind](p.p99Ms.toFixed(2))).join(' · ')} ms`, '', '')}

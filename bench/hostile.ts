@@ -95,11 +95,11 @@ export interface HostileResult {
   legitimateErrors: number;
   attackStats: AttackStats;
   /**
-   * Manager RSS: after the warm-up, the highest of the legitimate load alone before the attack,
-   * the highest while attacked, and at the end. The attack's own memory is `attackMax` against
-   * `beforeMax`: the legitimate load alone already sizes the heap.
+   * Manager RSS: after the warm-up, the highest while it was not attacked (the load alone, or
+   * the control), the highest while attacked, and at the end. The attack's own memory is
+   * `attackMax` against `unattackedMax`: the legitimate load alone already sizes the heap.
    */
-  rssMiB: { start: number; beforeMax: number; attackMax: number; end: number };
+  rssMiB: { start: number; unattackedMax: number; attackMax: number; end: number };
   managerAlive: boolean;
   /** A client connected after the attack and ran a task. */
   servesAfter: boolean;
@@ -133,12 +133,12 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
   try {
     client = await connectWhenUp(port, keyFile);
     await Promise.all(Array.from({ length: 2_000 }, () => client!.run('noop', undefined))); // warm-up
-    const rss = { start: rssMiB(manager.pid!), beforeMax: 0, attackMax: 0, end: 0 };
+    const rss = { start: rssMiB(manager.pid!), unattackedMax: 0, attackMax: 0, end: 0 };
     let attacked = false;
     const sampler = setInterval(() => {
       const now = rssMiB(manager.pid!);
       if (attacked) rss.attackMax = Math.max(rss.attackMax, now);
-      else rss.beforeMax = Math.max(rss.beforeMax, now);
+      else rss.unattackedMax = Math.max(rss.unattackedMax, now);
     }, 250);
 
     // Phases alternate, alone and attacked, and end alone: the machine's own drift over the run

@@ -52,7 +52,7 @@ export async function measureAttackCost(options: { scenario: 'fuzz' | 'slow'; se
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const usage = (message: string): never => {
-    process.stderr.write(`bench/attack-cost: ${message}\n`);
+    process.stderr.write(`bench/attack-cost: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     process.exit(64);
   };
   const { values } = (() => {

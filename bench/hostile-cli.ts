@@ -7,9 +7,9 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runHostile, type CpuShare, type HostileOptions, type PhaseFigures } from './hostile.js';
 
-/** A bad command line: its message and exit 64, no stack. */
+/** A bad command line: its message on one line and exit 64, no stack. */
 const usage = (message: string): never => {
-  process.stderr.write(`bench/hostile: ${message}\n`);
+  process.stderr.write(`bench/hostile: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(64);
 };
 const { values } = (() => {

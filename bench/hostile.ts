@@ -39,6 +39,8 @@ export interface HostileOptions {
    */
   rate?: number;
   connections: number;
+  /** The fuzz's attackers: false, only peers without the key; true (the default), two in five authenticate first. */
+  fuzzWithKey?: boolean;
   /** Pause between one fuzz connection's frames, and before it reconnects. */
   intervalMs: number;
   tricklers: number;
@@ -343,7 +345,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function attack(config: HostileOptions & { port: number; keyText: string; untilMs: number }): Promise<AttackStats> {
   const key = parseKey(config.keyText);
-  if (config.scenario === 'fuzz') return fuzz({ port: config.port, key, connections: config.connections, untilMs: config.untilMs, seed: config.seed, intervalMs: config.intervalMs });
+  if (config.scenario === 'fuzz') return fuzz({ port: config.port, key, connections: config.connections, untilMs: config.untilMs, seed: config.seed, intervalMs: config.intervalMs, withKey: config.fuzzWithKey !== false });
   // Stalled readers are clients that were already in when the tricklers came.
   let authenticated = 0;
   let allIn!: () => void;

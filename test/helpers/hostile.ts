@@ -78,9 +78,10 @@ async function waitClosed(peer: RawPeer, timeoutMs: number): Promise<boolean> {
 /**
  * `connections` lanes, each opening connection after connection until `untilMs` (Date.now()) and
  * throwing one kind of bad input at each: garbage or an HTTP request before the handshake, a
- * mutated auth, or — authenticated with the key — mutated frames, sealed or not.
+ * mutated auth, or — authenticated with the key, unless `withKey` is false — mutated frames,
+ * sealed or not.
  */
-export async function fuzz(options: { port: number; key: Buffer; connections: number; untilMs: number; seed: number; intervalMs?: number }): Promise<AttackStats> {
+export async function fuzz(options: { port: number; key: Buffer; connections: number; untilMs: number; seed: number; intervalMs?: number; withKey?: boolean }): Promise<AttackStats> {
   const stats: AttackStats = { connections: 0, frames: 0, closedByServer: 0 };
   const interval = options.intervalMs ?? 100;
   const lane = async (index: number): Promise<void> => {
@@ -95,7 +96,8 @@ export async function fuzz(options: { port: number; key: Buffer; connections: nu
         await sleep(interval);
         continue;
       }
-      const mode = Math.floor(random() * 5);
+      // Modes 3 and 4 hold the key; without it, only the first three.
+      const mode = Math.floor(random() * (options.withKey === false ? 3 : 5));
       if (mode === 0) peer.socket.write(bytesOf(random, 1 + Math.floor(random() * 512)));
       else if (mode === 1) peer.socket.write('POST /v1/tasks/x HTTP/1.1\r\nHost: manager\r\nContent-Length: 2\r\n\r\n{}');
       else if (mode === 2) peer.send({ type: 'auth', version: 1, role: 'client', nonce: randomBytes(32), mac: bytesOf(random, 32) });

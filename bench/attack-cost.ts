@@ -5,7 +5,7 @@
 // when working on the attack's cost, where a p99 on two shared cores is too noisy to tell 10%.
 // The attack is the one of `npm run fuzz:live` (100 connections of random and mutated frames)
 // or of `npm run bench:slow-peers` (1,000 tricklers), from this process.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,7 @@ export async function measureAttackCost(options: { scenario: 'fuzz' | 'slow'; se
     };
   } finally {
     manager.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

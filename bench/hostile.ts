@@ -5,7 +5,7 @@
 // alternating phases of the same run, so the ratio compares like with like on a noisy machine.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import hdr from 'hdr-histogram-js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -143,8 +143,8 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
       else rss.unattackedMax = Math.max(rss.unattackedMax, now);
     }, 250);
 
-    // Phases alternate, alone and attacked, and end alone: the machine's own drift over the run
-    // falls on both sides instead of on one.
+    // Phases alternate, alone and attacked (or the control), and end alone: the machine's own
+    // drift over the run falls on every side instead of on one.
     const phases: Phase[] = [];
     let current!: Phase;
     let stop = false;
@@ -283,6 +283,7 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     await client?.close();
     // SIGTERM first: a clean exit writes the CPU profiles (BENCH_CPU_PROF).
     decoy?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
     for (const p of [worker, manager]) p.kill(PROFILE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
     if (PROFILE_ARGS.length > 0) await Promise.all([worker, manager].map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
   }

@@ -1,4 +1,4 @@
-// npm run bench:attack-cost -- --scenario fuzz|slow [--seconds 10] [--runs 3] [--seed 42]
+// npm run bench:attack-cost -- --scenario fuzz|slow [--without-key] [--seconds 10] [--runs 3] [--seed 42]
 //
 // What an attack costs a manager that serves nothing else: its CPU per attack connection, user
 // and system apart. No legitimate load, so nothing but the attack moves it: the figure to watch
@@ -17,7 +17,7 @@ import { cpuTimes, freePort, sluice } from './hostile-processes.js';
 
 export interface AttackCost { connections: number; frames: number; userUsPerConnection: number; systemUsPerConnection: number }
 
-export async function measureAttackCost(options: { scenario: 'fuzz' | 'slow'; seconds: number; seed: number }): Promise<AttackCost> {
+export async function measureAttackCost(options: { scenario: 'fuzz' | 'slow'; seconds: number; seed: number; withKey?: boolean }): Promise<AttackCost> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-attack-cost-'));
   const keyText = generateKey();
   const keyFile = join(dir, 'sluice.key');
@@ -36,7 +36,7 @@ export async function measureAttackCost(options: { scenario: 'fuzz' | 'slow'; se
     const before = cpuTimes(manager.pid!);
     const untilMs = Date.now() + options.seconds * 1_000;
     const stats: AttackStats = options.scenario === 'fuzz'
-      ? await fuzz({ port, key, connections: 100, untilMs, seed: options.seed, intervalMs: 100 })
+      ? await fuzz({ port, key, connections: 100, untilMs, seed: options.seed, intervalMs: 100, withKey: options.withKey !== false })
       : await trickle({ port, count: 1_000, untilMs });
     const after = cpuTimes(manager.pid!);
     return {
@@ -58,7 +58,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   };
   const { values } = (() => {
     try {
-      return parseArgs({ options: { scenario: { type: 'string', default: 'fuzz' }, seconds: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' }, seed: { type: 'string', default: '42' } } });
+      return parseArgs({ options: { scenario: { type: 'string', default: 'fuzz' }, seconds: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' }, seed: { type: 'string', default: '42' }, 'without-key': { type: 'boolean', default: false } } });
     } catch (error) {
       return usage((error as Error).message);
     }
@@ -72,11 +72,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const scenario = values.scenario as 'fuzz' | 'slow';
   const [seconds, runs, seed] = [count('seconds', 1), count('runs', 1), count('seed', 0)];
   const results: AttackCost[] = [];
-  for (let i = 0; i < runs; i++) results.push(await measureAttackCost({ scenario, seconds, seed: seed + i }));
+  for (let i = 0; i < runs; i++) results.push(await measureAttackCost({ scenario, seconds, seed: seed + i, withKey: values['without-key'] !== true }));
   const median = (pick: (r: AttackCost) => number): number => {
     const sorted = results.map(pick).sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)] as number;
   };
-  process.stdout.write(`${scenario}, ${runs} runs of ${seconds} s: manager CPU per attack connection, median: user ${median((r) => r.userUsPerConnection).toFixed(0)} µs, system ${median((r) => r.systemUsPerConnection).toFixed(0)} µs (${median((r) => r.connections)} connections, ${median((r) => r.frames)} frames a run)\n`);
+  process.stdout.write(`${scenario}${values['without-key'] === true ? ' without the key' : ''}, ${runs} runs of ${seconds} s: manager CPU per attack connection, median: user ${median((r) => r.userUsPerConnection).toFixed(0)} µs, system ${median((r) => r.systemUsPerConnection).toFixed(0)} µs (${median((r) => r.connections)} connections, ${median((r) => r.frames)} frames a run)\n`);
   process.stdout.write(`${JSON.stringify(results)}\n`);
 }

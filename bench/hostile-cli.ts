@@ -77,7 +77,10 @@ const options: HostileOptions = {
 if (!['idle', 'low', 'normal'].includes(values['attacker-priority'] as string)) {
   usage(`Expected --attacker-priority to be idle, low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
 }
-const r = await runHostile(options);
+const r = await runHostile(options).catch((error: unknown) => {
+  process.stderr.write(`bench/hostile: ${error instanceof Error ? error.message : String(error)}\n`);
+  return process.exit(1);
+});
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
 const cpu = (c: CpuShare | undefined): string => (c === undefined ? '' : [c.manager, c.worker, c.load, c.attacker, ...(control ? [c.decoy] : [])].map((n) => n.toFixed(0)).join(' / '));
 const cells = (alone: string, controlled: string, attacked: string): string => (control ? `| ${alone} | ${controlled} | ${attacked} |` : `| ${alone} | ${attacked} |`);

@@ -132,12 +132,15 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
   let client: Client<Tasks> | undefined;
   let attacker: ChildProcess | undefined;
   let prober: ChildProcess | undefined;
+  // Set on every way out: a lane whose client is closed under it would spin on rejections.
+  let stop = false;
+  let sampler: ReturnType<typeof setInterval> | undefined;
   try {
     client = await connectWhenUp(port, keyFile);
     await Promise.all(Array.from({ length: 2_000 }, () => client!.run('noop', undefined))); // warm-up
     const rss = { start: rssMiB(manager.pid!), unattackedMax: 0, attackMax: 0, end: 0 };
     let attacked = false;
-    const sampler = setInterval(() => {
+    sampler = setInterval(() => {
       const now = rssMiB(manager.pid!);
       if (attacked) rss.attackMax = Math.max(rss.attackMax, now);
       else rss.unattackedMax = Math.max(rss.unattackedMax, now);
@@ -147,7 +150,6 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     // drift over the run falls on every side instead of on one.
     const phases: Phase[] = [];
     let current!: Phase;
-    let stop = false;
     let legitimateErrors = 0;
     const c = client;
     const lane = async (): Promise<void> => {
@@ -214,7 +216,7 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
         ? spawn(placement[0] as string, [...placement.slice(1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
         : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });
       if (options.attackerPriority === 'low' && attacker.pid !== undefined) setPriority(attacker.pid, 19);
-      const attackDone = new Promise<AttackReport>((resolve) => attacker!.once('message', (m) => resolve(m as AttackReport)));
+      const attackDone = reportOf(attacker, placement[0] ?? 'the attack process');
       // New clients from a process of their own: a handshake's crypto in this process would stall
       // the legitimate load generator once a second and show up in its p99.
       prober = fork(fileURLToPath(import.meta.url), ['probe', JSON.stringify({ port, keyFile, untilMs })], { stdio: 'inherit' });
@@ -249,6 +251,7 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
     }
     await sleep(options.baselineSeconds * 1_000);
     end(current);
+    // Answers still on their way belong to no phase.
     current = { kind: 'alone', latencies: histogram(), startedMs: 0, seconds: 0, cpuAtStart: cpu(), cpu: { manager: 0, worker: 0, load: 0, attacker: 0, decoy: 0 } };
     stop = true;
     await Promise.all(lanes);
@@ -278,12 +281,14 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
       newcomers,
     };
   } finally {
+    stop = true;
+    clearInterval(sampler);
     attacker?.kill('SIGKILL');
     prober?.kill('SIGKILL');
     await client?.close();
-    // SIGTERM first: a clean exit writes the CPU profiles (BENCH_CPU_PROF).
     decoy?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
+    // SIGTERM first: a clean exit writes the CPU profiles (BENCH_CPU_PROF).
     for (const p of [worker, manager]) p.kill(PROFILE_ARGS.length > 0 ? 'SIGTERM' : 'SIGKILL');
     if (PROFILE_ARGS.length > 0) await Promise.all([worker, manager].map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
   }
@@ -304,6 +309,18 @@ interface Phase {
 
 /** What the attack process sends back: its counts and its own CPU time (user + system, ms). */
 interface AttackReport { stats: AttackStats; cpuMs: number }
+
+/**
+ * The attack process's report; rejects, rather than waiting for ever, if it cannot start (no
+ * `chrt` or `taskset` here) or exits without reporting.
+ */
+function reportOf(attacker: ChildProcess, command: string): Promise<AttackReport> {
+  return new Promise((resolve, reject) => {
+    attacker.once('message', (m) => resolve(m as AttackReport));
+    attacker.once('error', (error) => reject(new Error(`Could not start the attacker through ${command}: ${error.message}`)));
+    attacker.once('close', (code, signal) => reject(new Error(`The attacker exited (${signal ?? `code ${code}`}) before reporting`)));
+  });
+}
 
 function p99Of(latencies: hdr.Histogram): number {
   return latencies.totalCount === 0 ? Number.NaN : latencies.getValueAtPercentile(99) / 1_000;

@@ -31,6 +31,7 @@ const { values } = (() => {
         pin: { type: 'boolean', default: false },
         'no-control': { type: 'boolean', default: false },
         'without-key': { type: 'boolean', default: false },
+        'honest-key-holders': { type: 'boolean', default: false },
         'attacker-priority': { type: 'string', default: 'low' },
       },
     });
@@ -66,6 +67,7 @@ const options: HostileOptions = {
   rate: count('rate'),
   connections: count('connections'),
   fuzzWithKey: values['without-key'] !== true,
+  honestKeyHolders: values['honest-key-holders'] === true,
   intervalMs: count('interval', 1),
   tricklers: count('tricklers'),
   stalled: count('stalled'),
@@ -74,6 +76,7 @@ const options: HostileOptions = {
   control,
   attackerPriority: values['attacker-priority'] as HostileOptions['attackerPriority'],
 };
+if (values['without-key'] === true && values['honest-key-holders'] === true) usage('Expected --without-key or --honest-key-holders, not both: without the key there are no key holders');
 if (!['idle', 'low', 'normal'].includes(values['attacker-priority'] as string)) {
   usage(`Expected --attacker-priority to be idle, low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
 }
@@ -87,7 +90,7 @@ const cells = (alone: string, controlled: string, attacked: string): string => (
 const tasksPerSecond = (f: PhaseFigures | undefined): string => (f === undefined ? '' : String(Math.round(f.tasksPerSecond)));
 const phaseMark = { alone: (t: string) => t, control: (t: string) => `_${t}_`, attack: (t: string) => `**${t}**` };
 process.stdout.write(`
-| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections${options.fuzzWithKey === false ? ' without the key' : ''}, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers of ${options.burst} tasks each`}; ${rounds} × ${+(seconds / rounds).toFixed(1)} s of attack${control ? ' and as much on a decoy manager (the control)' : ''}, legitimate load alone ${options.baselineSeconds} s before each and after the last${options.pin === true ? '; attacker on its own CPU' : ''}${{ idle: '; attacker in the idle scheduling class', low: '; attacker at nice 19', normal: '; attacker at normal priority' }[options.attackerPriority ?? 'low']}) ${cells('alone', 'control: the attack on a decoy', 'under attack')}
+| ${options.scenario} (seed ${options.seed}; ${options.scenario === 'fuzz' ? `${options.connections} connections${options.fuzzWithKey === false ? ' without the key' : options.honestKeyHolders === true ? ', the key holders honest' : ''}, a frame or a reconnect every ${options.intervalMs} ms each` : `${options.tricklers} tricklers, ${options.stalled} stalled readers of ${options.burst} tasks each`}; ${rounds} × ${+(seconds / rounds).toFixed(1)} s of attack${control ? ' and as much on a decoy manager (the control)' : ''}, legitimate load alone ${options.baselineSeconds} s before each and after the last${options.pin === true ? '; attacker on its own CPU' : ''}${{ idle: '; attacker in the idle scheduling class', low: '; attacker at nice 19', normal: '; attacker at normal priority' }[options.attackerPriority ?? 'low']}) ${cells('alone', 'control: the attack on a decoy', 'under attack')}
 ${control ? '| --- | --- | --- | --- |' : '| --- | --- | --- |'}
 | legitimate no-op tasks/s (${(options.rate ?? 0) > 0 ? `${options.rate}/s on schedule` : `${options.lanes} in flight`}) ${cells(tasksPerSecond(r.baseline), tasksPerSecond(r.control), tasksPerSecond(r.attack))}
 | legitimate p50 ${cells(ms(r.baseline.p50Ms), r.control === undefined ? '' : ms(r.control.p50Ms), ms(r.attack.p50Ms))}

@@ -41,6 +41,11 @@ export interface HostileOptions {
   connections: number;
   /** The fuzz's attackers: false, only peers without the key; true (the default), two in five authenticate first. */
   fuzzWithKey?: boolean;
+  /**
+   * The fuzz's key holders send only valid frames and leave where they would have sent a broken
+   * one: the same authenticated traffic without the bad input (a comparison, not an attack).
+   */
+  honestKeyHolders?: boolean;
   /** Pause between one fuzz connection's frames, and before it reconnects. */
   intervalMs: number;
   tricklers: number;
@@ -363,7 +368,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function attack(config: HostileOptions & { port: number; keyText: string; untilMs: number }): Promise<AttackStats> {
   const key = parseKey(config.keyText);
-  if (config.scenario === 'fuzz') return fuzz({ port: config.port, key, connections: config.connections, untilMs: config.untilMs, seed: config.seed, intervalMs: config.intervalMs, withKey: config.fuzzWithKey !== false });
+  if (config.scenario === 'fuzz') return fuzz({ port: config.port, key, connections: config.connections, untilMs: config.untilMs, seed: config.seed, intervalMs: config.intervalMs, withKey: config.fuzzWithKey !== false, honestKeyHolders: config.honestKeyHolders === true });
   // Stalled readers are clients that were already in when the tricklers came.
   let authenticated = 0;
   let allIn!: () => void;

@@ -21,6 +21,7 @@ describe('hostile benchmark command lines', () => {
     ['hostile-cli', ['--seconds', 'ten'], '--seconds'],
     ['hostile-cli', ['--attacker-priority', 'high'], '--attacker-priority'],
     ['hostile-cli', ['--colour'], 'colour'],
+    ['hostile-cli', ['--without-key', '--honest-key-holders'], '--honest-key-holders'],
     ['attack-cost', ['--scenario', 'flood'], '--scenario'],
     ['attack-cost', ['--runs', '-1'], '--runs'],
   ] as const) {

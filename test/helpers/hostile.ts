@@ -79,9 +79,11 @@ async function waitClosed(peer: RawPeer, timeoutMs: number): Promise<boolean> {
  * `connections` lanes, each opening connection after connection until `untilMs` (Date.now()) and
  * throwing one kind of bad input at each: garbage or an HTTP request before the handshake, a
  * mutated auth, or — authenticated with the key, unless `withKey` is false — mutated frames,
- * sealed or not.
+ * sealed or not. With `honestKeyHolders`, those that authenticate send only the valid frames and
+ * leave where they would have broken the stream: the same authenticated traffic, without the bad
+ * input, to tell what the bad input costs from what serving the traffic does.
  */
-export async function fuzz(options: { port: number; key: Buffer; connections: number; untilMs: number; seed: number; intervalMs?: number; withKey?: boolean }): Promise<AttackStats> {
+export async function fuzz(options: { port: number; key: Buffer; connections: number; untilMs: number; seed: number; intervalMs?: number; withKey?: boolean; honestKeyHolders?: boolean }): Promise<AttackStats> {
   const stats: AttackStats = { connections: 0, frames: 0, closedByServer: 0 };
   const interval = options.intervalMs ?? 100;
   const lane = async (index: number): Promise<void> => {
@@ -112,12 +114,15 @@ export async function fuzz(options: { port: number; key: Buffer; connections: nu
         // Authenticated: valid frames sealed properly, then a broken one (sealed, so it reaches the
         // decoder and validators) or an unsealed injection.
         for (let i = 0; i < 50 && !peer.socket.destroyed && Date.now() < options.untilMs; i++) {
+          const valid = random() < 0.8;
+          if (!valid && options.honestKeyHolders === true) break;
           stats.frames++;
-          if (random() < 0.8) peer.socket.write(seal([{ type: 'cancel', id: `ok${i}` }]));
+          if (valid) peer.socket.write(seal([{ type: 'cancel', id: `ok${i}` }]));
           else if (mode === 3) peer.socket.write(seal([mutatedFrame(random)]));
           else peer.socket.write(mutatedFrame(random));
           await sleep(interval);
         }
+        if (options.honestKeyHolders === true) peer.socket.end();
       }
       stats.frames++;
       if (await waitClosed(peer, 2_000)) stats.closedByServer++;

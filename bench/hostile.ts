@@ -72,7 +72,8 @@ export interface HostileOptions {
    * in for attackers on other machines: on a machine of two cores, an attacker at equal priority
    * takes CPU from the manager, the worker and the legitimate client alike, and the figures would
    * show what the attacker's own work costs rather than what the attack costs the manager. The
-   * attack volume it reached is reported either way. `normal`: equal priority.
+   * attack volume it reached is reported either way. `idle`: the idle scheduling class (chrt).
+   * `normal`: equal priority.
    */
   attackerPriority?: 'idle' | 'low' | 'normal';
 }
@@ -220,7 +221,6 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
       attacker = placement.length > 0
         ? spawn(placement[0] as string, [...placement.slice(1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
         : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });
-      if (options.attackerPriority === 'low' && attacker.pid !== undefined) setPriority(attacker.pid, 19);
       const attackDone = reportOf(attacker, placement[0] ?? 'the attack process');
       // New clients from a process of their own: a handshake's crypto in this process would stall
       // the legitimate load generator once a second and show up in its p99.
@@ -402,7 +402,11 @@ if (process.argv[2] === 'probe') {
   const newcomers = await probeNewcomers(JSON.parse(process.argv[3] as string) as { port: number; keyFile: string; untilMs: number });
   process.send?.(newcomers, () => process.exit(0));
 } else if (process.argv[2] === 'attack') {
-  const stats = await attack(JSON.parse(process.argv[3] as string) as HostileOptions & { port: number; keyText: string; untilMs: number });
+  const config = JSON.parse(process.argv[3] as string) as HostileOptions & { port: number; keyText: string; untilMs: number };
+  // Lowered here, once on its CPU: lowered from outside, a wrapper (taskset) could be starved
+  // at nice 19 on the busy CPUs before it moved the attacker off them.
+  if ((config.attackerPriority ?? 'low') === 'low') setPriority(19);
+  const stats = await attack(config);
   const report: AttackReport = { stats, cpuMs: ownCpuMs() };
   process.send?.(report, () => process.exit(0));
 }

@@ -43,6 +43,10 @@ if (values.pin && process.env['SLUICE_BENCH_PINNED'] !== '1') {
   // Re-run this process (and so the manager, worker and client) on all CPUs but the last.
   const cpus = availableParallelism();
   const child = spawn('taskset', ['-c', cpus > 2 ? `0-${cpus - 2}` : '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, SLUICE_BENCH_PINNED: '1' } });
+  child.once('error', (error) => {
+    process.stderr.write(`bench/hostile: Could not run under taskset for --pin: ${error.message}\n`);
+    process.exit(1);
+  });
   child.once('exit', (code) => process.exit(code ?? 1));
   await new Promise(() => {});
 }

@@ -15,11 +15,13 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A sluice command in a process of its own. Logs go nowhere: under attack the manager still
- * formats them, as it would in production. BENCH_CPU_PROF=DIR: it writes a CPU profile there.
+ * A sluice command in a process of its own, through `wrapper` if given (`taskset -c 1` …). Logs
+ * go nowhere: under attack the manager still formats them, as it would in production.
+ * BENCH_CPU_PROF=DIR: it writes a CPU profile there.
  */
-export function sluice(args: string[]): ChildProcess {
-  return spawn(process.execPath, [...PROFILE_ARGS, SLUICE_BIN, ...args, '--log-format', 'json', '--log-level', 'info'], { stdio: 'ignore' });
+export function sluice(args: string[], wrapper: readonly string[] = []): ChildProcess {
+  const command = [...wrapper, process.execPath, ...PROFILE_ARGS, SLUICE_BIN, ...args, '--log-format', 'json', '--log-level', 'info'];
+  return spawn(command[0] as string, command.slice(1), { stdio: 'ignore' });
 }
 
 export function rssMiB(pid: number): number {

@@ -54,8 +54,9 @@ export interface HostileOptions {
   /** @default 1000 */
   burst?: number;
   /**
-   * Linux: run the attacker on its own CPU (the last) and everything else on the others, so the
-   * figures show what the attack costs the manager, not the attacker's own CPU on a shared box.
+   * Linux: the attacker and the decoy manager on the last CPU, everything else on the others
+   * (the command line re-runs itself there): the load's CPUs see the attack only through the
+   * manager it hits, as near to attacker and server on separate machines as one machine comes.
    */
   pin?: boolean;
   /**
@@ -134,7 +135,8 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
   const manager = sluice(['manager', '--port', String(port), '--key-file', keyFile, '--max-handshake-failures', '0', '--max-queue', '100000']);
   const worker = sluice(['worker', '--manager', `127.0.0.1:${port}`, '--tasks', NOOP_TASKS, '--capacity', '64', '--threads', '1', '--key-file', keyFile]);
   const decoyPort = options.control === true ? await freePort() : port;
-  const decoy = options.control === true ? sluice(['manager', '--port', String(decoyPort), '--key-file', keyFile, '--max-handshake-failures', '0', '--max-queue', '100000']) : undefined;
+  const attackerCpu = options.pin === true ? ['taskset', '-c', String(availableParallelism() - 1)] : [];
+  const decoy = options.control === true ? sluice(['manager', '--port', String(decoyPort), '--key-file', keyFile, '--max-handshake-failures', '0', '--max-queue', '100000'], attackerCpu) : undefined;
   let client: Client<Tasks> | undefined;
   let attacker: ChildProcess | undefined;
   let prober: ChildProcess | undefined;
@@ -217,7 +219,7 @@ export async function runHostile(options: HostileOptions): Promise<HostileResult
       const target = kind === 'attack' ? port : decoyPort;
       const attackArgs = [fileURLToPath(import.meta.url), 'attack', JSON.stringify({ ...options, seed: options.seed + round, port: target, keyText, untilMs })];
       // Wrappers that place the attacker: on its own CPU, and in the idle scheduling class.
-      const placement = [...(options.pin === true ? ['taskset', '-c', String(availableParallelism() - 1)] : []), ...(options.attackerPriority === 'idle' ? ['chrt', '--idle', '0'] : [])];
+      const placement = [...attackerCpu, ...(options.attackerPriority === 'idle' ? ['chrt', '--idle', '0'] : [])];
       attacker = placement.length > 0
         ? spawn(placement[0] as string, [...placement.slice(1), process.execPath, ...attackArgs], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] })
         : fork(attackArgs[0] as string, attackArgs.slice(1), { stdio: 'inherit' });

@@ -39,6 +39,11 @@ const { values } = (() => {
     return usage((error as Error).message);
   }
 })();
+if (values.scenario !== 'fuzz' && values.scenario !== 'slow') usage(`Expected --scenario to be fuzz or slow, got ${JSON.stringify(values.scenario)}`);
+for (const flag of ['without-key', 'honest-key-holders'] as const) {
+  if (values.scenario !== 'fuzz' && values[flag] === true) usage(`--${flag} shapes the fuzz; it means nothing with --scenario ${values.scenario}`);
+}
+if (values['without-key'] === true && values['honest-key-holders'] === true) usage('Expected --without-key or --honest-key-holders, not both: without the key there are no key holders');
 if (values.pin && process.env['SLUICE_BENCH_PINNED'] !== '1') {
   // Re-run this process (and so the manager, worker and client) on all CPUs but the last.
   const cpus = availableParallelism();
@@ -61,7 +66,7 @@ const seconds = count('seconds', 1);
 const rounds = count('rounds', 1);
 const control = values['no-control'] !== true;
 const options: HostileOptions = {
-  scenario: values.scenario === 'slow' ? 'slow' : 'fuzz',
+  scenario: values.scenario as HostileOptions['scenario'],
   seconds,
   rounds,
   // Alone about as long as attacked, all phases together.
@@ -80,7 +85,6 @@ const options: HostileOptions = {
   control,
   attackerPriority: values['attacker-priority'] as HostileOptions['attackerPriority'],
 };
-if (values['without-key'] === true && values['honest-key-holders'] === true) usage('Expected --without-key or --honest-key-holders, not both: without the key there are no key holders');
 if (!['idle', 'low', 'normal'].includes(values['attacker-priority'] as string)) {
   usage(`Expected --attacker-priority to be idle, low or normal, got ${JSON.stringify(values['attacker-priority'])}`);
 }

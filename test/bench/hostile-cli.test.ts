@@ -22,6 +22,8 @@ describe('hostile benchmark command lines', () => {
     ['hostile-cli', ['--attacker-priority', 'high'], '--attacker-priority'],
     ['hostile-cli', ['--colour'], 'colour'],
     ['hostile-cli', ['--without-key', '--honest-key-holders'], '--honest-key-holders'],
+    ['hostile-cli', ['--scenario', 'flood'], '--scenario'],
+    ['hostile-cli', ['--scenario', 'slow', '--without-key'], '--without-key'],
     ['attack-cost', ['--scenario', 'flood'], '--scenario'],
     ['attack-cost', ['--runs', '-1'], '--runs'],
   ] as const) {
